@@ -1,0 +1,41 @@
+# One entry point. `make demo` and `make test` each install everything first, on a machine
+# that has only Python 3.11+ and the package registries.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+AS_OF ?= $(shell date -u +%Y-%m-%d)
+
+.PHONY: install demo test lint format bench bench-world clean
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen
+
+## The main job on the embedded default (sandbox world, Stripe stand-in).
+demo: install
+	$(UV) run revwh demo --as-of $(AS_OF)
+
+## The whole test suite, lint and format checks included (what CI runs).
+test: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run pytest
+
+lint: install
+	$(UV) run ruff check . && $(UV) run ruff format --check .
+
+format: install
+	$(UV) run ruff format . && $(UV) run ruff check --fix .
+
+## Benchmarks: print figures, no pass/fail (SCALES="small medium large").
+SCALES ?= small medium
+bench: bench-world
+
+bench-world: install
+	$(UV) run python -m benchmarks.world $(SCALES)
+
+clean:
+	rm -rf .tools .venv warehouse .pytest_cache

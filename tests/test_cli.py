@@ -1,0 +1,111 @@
+"""The `revwh` command line, invoked as users do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+import stripe
+from typer.testing import CliRunner
+
+from revwh.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    "command", [[], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve-stripe"], ["demo"]]
+)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_generate_writes_a_world(tmp_path):
+    result = runner.invoke(
+        app,
+        [
+            "sandbox",
+            "generate",
+            "--scale",
+            "tiny",
+            "--seed",
+            "5",
+            "--as-of",
+            "2026-11-15",
+            "--out",
+            str(tmp_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "World written" in result.output
+    manifest = orjson.loads((tmp_path / "stripe" / "manifest.json").read_bytes())
+    assert manifest["as_of"] == "2026-11-15" and manifest["seed"] == 5
+    assert (tmp_path / "app.sqlite").exists() and (tmp_path / "fx_rates.csv").exists()
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--as-of", "15/11/2026"], "YYYY-MM-DD"),
+        (["--scale", "huge"], "unknown scale"),
+        (["--start", "2027-01-01", "--as-of", "2026-11-15"], "after the as-of date"),
+    ],
+)
+def test_generate_rejects_bad_input_clearly(tmp_path, args, message):
+    result = runner.invoke(app, ["sandbox", "generate", "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_demo_pages_the_world_through_the_sdk(tmp_path):
+    result = runner.invoke(
+        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-15", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "fetched via SDK" in result.output and "MRR of the simulated business" in result.output
+
+
+def test_serve_stripe_runs_as_a_command(small_world, tmp_path):
+    log = tmp_path / "requests.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "revwh.cli",
+            "sandbox",
+            "serve-stripe",
+            "--fixtures",
+            str(small_world),
+            "--port",
+            "0",
+            "--rate-limit",
+            "0",
+            "--request-log",
+            str(log),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if line.startswith("listening on "):
+                url = line.split()[-1]
+        assert url, "the server did not say where it listens"
+        client = stripe.StripeClient("sk_test_cli", base_addresses={"api": url})
+        customers = client.v1.customers.list(params={"limit": 5})
+        assert len(customers.data) == 5
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    logged = [orjson.loads(line) for line in log.read_bytes().splitlines()]
+    assert any(entry["path"] == "/v1/customers" for entry in logged)
