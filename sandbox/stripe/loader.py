@@ -14,9 +14,11 @@ import sys
 import threading
 import time
 from array import array
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +42,8 @@ class Chunk:
     created: array = field(default_factory=lambda: array("q"))
     ids: list[str] = field(default_factory=list)
     values: list[tuple] = field(default_factory=list)
-    patched: dict[int, bytes] = field(default_factory=dict)  # file offset -> rewritten JSON
+    # file offset -> (id, rewritten JSON)
+    patched: dict[int, tuple[str, bytes]] = field(default_factory=dict)
     overflow: dict[str, bytes] = field(default_factory=dict)
     item_parents: list[tuple[str, str]] = field(default_factory=list)
 
@@ -118,7 +121,7 @@ def scan(data: bytes, resource: str, lo: int = 0, hi: int | None = None, source:
         chunk.values.append(tuple(_intern(get(obj)) for get in extractors))
         changed, full = normalize_sublist(obj, spec)
         if changed:
-            chunk.patched[begin] = orjson.dumps(obj)
+            chunk.patched[begin] = (object_id, orjson.dumps(obj))
         if full is not None:
             chunk.overflow[object_id] = full
         chunk.offsets.append(begin)
@@ -147,6 +150,13 @@ def _boundaries(buffer: bytes, step: int) -> list[int]:
     return bounds
 
 
+def _gather(seq: Sequence[Any], order: list[int]) -> Sequence[Any]:
+    """seq[i] for i in order, in C (itemgetter) rather than a Python loop."""
+    if len(order) < 2:
+        return [seq[i] for i in order]
+    return itemgetter(*order)(seq)
+
+
 def assemble(table: Table, buffer: bytes, chunks: list[Chunk]) -> None:
     """Sort the chunks' objects newest first into `table`.
 
@@ -155,7 +165,7 @@ def assemble(table: Table, buffer: bytes, chunks: list[Chunk]) -> None:
     offsets, lengths, created = array("Q"), array("I"), array("q")
     ids: list[str] = []
     values: list[tuple] = []
-    patched: dict[int, bytes] = {}
+    patched: dict[int, tuple[str, bytes]] = {}
     for chunk in chunks:
         offsets.extend(chunk.offsets)
         lengths.extend(chunk.lengths)
@@ -164,25 +174,26 @@ def assemble(table: Table, buffer: bytes, chunks: list[Chunk]) -> None:
         values.extend(chunk.values)
         patched.update(chunk.patched)
         table.overflow.update(chunk.overflow)
-    # Tuples built by zip sort in C; ids only matter on equal `created`.
-    order = [i for _, _, i in sorted(zip(created, ids, range(len(ids)), strict=True), reverse=True)]
+    # Two stable sorts with C key functions (no tuple per object): id desc, then created
+    # desc. Starting from the last line puts a later duplicate before an earlier one.
+    order = sorted(range(len(ids) - 1, -1, -1), key=ids.__getitem__, reverse=True)
+    order.sort(key=created.__getitem__, reverse=True)
     if len(set(ids)) < len(ids):
         seen: set[str] = set()
         order = [i for i in order if not (ids[i] in seen or seen.add(ids[i]))]
     table.buffer = buffer
-    table.ids = [ids[i] for i in order]
+    table.ids = list(_gather(ids, order))
     table.pos = dict(zip(table.ids, range(len(order)), strict=True))
-    table.offsets = array("Q", [offsets[i] for i in order])
-    table.lengths = array("I", [lengths[i] for i in order])
-    table.neg_created = array("q", [-created[i] for i in order])
+    table.offsets = array("Q", _gather(offsets, order))
+    table.lengths = array("I", _gather(lengths, order))
+    table.neg_created = array("q", (-c for c in _gather(created, order)))
+    rows = _gather(values, order)
     for k, name in enumerate(table.columns):
-        table.columns[name] = [values[i][k] for i in order]
-    if patched:
-        table.patched = {
-            position: patched[offset]
-            for position, offset in enumerate(table.offsets)
-            if offset in patched
-        }
+        table.columns[name] = [row[k] for row in rows]
+    for offset, (object_id, rewritten) in patched.items():
+        position = table.pos[object_id]
+        if table.offsets[position] == offset:  # not a dropped duplicate
+            table.patched[position] = rewritten
 
 
 def fixture_folder(path: str | Path) -> Path:

@@ -683,7 +683,7 @@ def test_chunked_scan_matches_a_single_pass(world_dir):
         buffer = (folder / f"{name}.jsonl").read_bytes()
         whole, parts = Table(RESOURCES[name]), Table(RESOURCES[name])
         loader.assemble(whole, buffer, [loader.scan(buffer, name)])
-        bounds = loader._boundaries(buffer, 5000)
+        bounds = loader._boundaries(buffer, 2000)
         assert len(bounds) > 5
         chunks = [loader.scan(buffer, name, lo, hi) for lo, hi in pairwise(bounds)]
         loader.assemble(parts, buffer, chunks)
