@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 AS_OF ?= $(shell date -u +%Y-%m-%d)
 
-.PHONY: install demo test lint format bench bench-world clean
+.PHONY: install demo test lint format bench bench-world bench-stripe clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -32,10 +32,14 @@ format: install
 
 ## Benchmarks: print figures, no pass/fail (SCALES="small medium large").
 SCALES ?= small medium
-bench: bench-world
+bench: bench-world bench-stripe
 
 bench-world: install
 	$(UV) run python -m benchmarks.world $(SCALES)
+
+## Stripe backfill from the stand-in at 100 req/s + 50 ms, then a one-day incremental run.
+bench-stripe: install
+	$(UV) run python -m benchmarks.stripe_load --scale medium
 
 clean:
 	rm -rf .tools .venv warehouse .pytest_cache

@@ -115,6 +115,78 @@ def sandbox_serve_stripe(
     )
 
 
+@app.command("load")
+def load_command(
+    source: Annotated[str, typer.Argument(help="stripe | app | costs | fx | all")] = "all",
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            help="DuckDB file or postgresql:// URL (env REVWH_WAREHOUSE; default "
+            "warehouse/revenue.duckdb)."
+        ),
+    ] = None,
+    stripe_api_base: Annotated[
+        str | None,
+        typer.Option(help="Stripe API base URL, e.g. the sandbox stand-in (env STRIPE_API_BASE)."),
+    ] = None,
+    stripe_rps: Annotated[
+        float | None,
+        typer.Option(help="Request budget per second (default: 25 for test keys, 100 for live)."),
+    ] = None,
+    app_db: Annotated[
+        str | None,
+        typer.Option(help="App database: SQLAlchemy URL or SQLite file (env REVWH_APP_DB)."),
+    ] = None,
+    cost_sheets: Annotated[
+        str | None,
+        typer.Option(help="Folder or fsspec URL of cost sheets (env REVWH_COST_SHEETS)."),
+    ] = None,
+    fx_rates: Annotated[
+        str | None, typer.Option(help="fx_rates.csv path or URL (env REVWH_FX_RATES).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Reload everything instead of what changed.")
+    ] = False,
+) -> None:
+    """Load sources into the warehouse's raw datasets (raw_stripe, raw_app, raw_costs,
+    raw_fx). The Stripe key comes from STRIPE_API_KEY or .dlt/secrets.toml."""
+    from ingestion.app_db import AppDatabaseError
+    from ingestion.run import SOURCES, LoadOptions, load
+    from ingestion.stripe.api import StripeConfigError, StripeLoadError
+
+    chosen = list(SOURCES) if source == "all" else [source]
+    if not set(chosen) <= set(SOURCES):
+        raise typer.BadParameter(f"unknown source {source!r}: choose {', '.join(SOURCES)} or all")
+    options = LoadOptions.from_env(
+        target=warehouse,
+        stripe_api_base=stripe_api_base,
+        stripe_requests_per_second=stripe_rps,
+        app_db=app_db,
+        cost_sheets=cost_sheets,
+        fx_rates=fx_rates,
+        full_refresh=full_refresh,
+    )
+    failed = False
+    for name in chosen:
+        console.print(f"[bold]Loading {name}[/]")
+        try:
+            report = load(name, options, required=source != "all")
+        except (StripeConfigError, StripeLoadError, AppDatabaseError) as exc:
+            console.print(f"[red]{name} failed:[/] {exc}")
+            failed = True
+            continue
+        console.print(report.summary())
+        for note in report.notes:
+            console.print(f"  note: {note}")
+        for reason, count in report.rejected.most_common():
+            console.print(f"  rejected {count:,}: {reason}")
+        for error in report.errors:
+            console.print(f"  [red]error:[/] {error}")
+        failed = failed or not report.ok
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the sandbox world goes.")] = Path(
@@ -124,8 +196,8 @@ def demo(
     as_of: AsOf = None,
     scale: Annotated[str, typer.Option()] = "small",
 ) -> None:
-    """The main job on the embedded default: simulate, serve as Stripe, read back with the
-    real SDK, summarise."""
+    """The main job on the embedded default: simulate the business, serve it as Stripe, load
+    every source into the DuckDB warehouse (next to --out), summarise."""
     from revwh.demo import run_demo
 
     run_demo(out, seed, _parse_date(as_of, date.today()), scale, console)

@@ -63,12 +63,46 @@ def test_generate_rejects_bad_input_clearly(tmp_path, args, message):
     assert message in result.output
 
 
-def test_demo_pages_the_world_through_the_sdk(tmp_path):
+def test_demo_loads_the_world_into_the_warehouse(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVWH_PIPELINES_DIR", str(tmp_path / "pipelines"))
     result = runner.invoke(
-        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-15", "--out", str(tmp_path)]
+        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-15", "--out", str(tmp_path / "world")]
     )
     assert result.exit_code == 0, result.output
-    assert "fetched via SDK" in result.output and "MRR of the simulated business" in result.output
+    assert "raw_stripe" in result.output and "raw_app" in result.output
+    assert "MRR of the simulated business" in result.output
+    assert (tmp_path / "demo.duckdb").exists()
+
+
+def test_load_all_skips_what_is_not_configured(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVWH_PIPELINES_DIR", str(tmp_path / "pipelines"))
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    world = tmp_path / "world"
+    runner.invoke(
+        app,
+        ["sandbox", "generate", "--scale", "tiny", "--as-of", "2026-11-15", "--out", str(world)],
+    )
+    warehouse = str(tmp_path / "wh.duckdb")
+    result = runner.invoke(
+        app,
+        [
+            "load",
+            "all",
+            "--warehouse",
+            warehouse,
+            "--fx-rates",
+            str(world / "fx_rates.csv"),
+            "--app-db",
+            str(world / "app.sqlite"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "stripe: skipped (no STRIPE_API_KEY set)" in result.output
+    assert "costs: skipped" in result.output
+    assert "fx:" in result.output and "app:" in result.output
+    missing_key = runner.invoke(app, ["load", "stripe", "--warehouse", warehouse])
+    assert missing_key.exit_code == 1
+    assert "STRIPE_API_KEY" in missing_key.output
 
 
 def test_serve_stripe_runs_as_a_command(small_world, tmp_path):

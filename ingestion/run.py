@@ -1,0 +1,79 @@
+"""Load several sources in one go; a source whose input is absent is skipped, not fatal."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .report import LoadReport
+
+SOURCES = ("stripe", "app", "costs", "fx")
+
+
+@dataclass
+class LoadOptions:
+    target: str | None = None  # warehouse: DuckDB path or postgresql:// URL
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None
+    stripe_requests_per_second: float | None = None
+    app_db: str | None = None  # SQLAlchemy URL or SQLite file path
+    cost_sheets: str | None = None  # folder or fsspec URL
+    fx_rates: str | None = None  # file or URL
+    full_refresh: bool = False
+
+    @classmethod
+    def from_env(cls, **given) -> LoadOptions:
+        """Fill what was not given from the environment (dlt-style variables)."""
+        env = {
+            "target": os.environ.get("REVWH_WAREHOUSE"),
+            "stripe_api_key": os.environ.get("STRIPE_API_KEY")
+            or os.environ.get("SOURCES__STRIPE__API_KEY"),
+            "stripe_api_base": os.environ.get("STRIPE_API_BASE"),
+            "app_db": os.environ.get("REVWH_APP_DB"),
+            "cost_sheets": os.environ.get("REVWH_COST_SHEETS"),
+            "fx_rates": os.environ.get("REVWH_FX_RATES"),
+        }
+        return cls(
+            **{k: v for k, v in env.items() if v is not None}
+            | {k: v for k, v in given.items() if v is not None}
+        )
+
+
+def load(source: str, options: LoadOptions, required: bool = False) -> LoadReport:
+    """Run one source. Unless `required`, an absent input gives a skipped report."""
+    if source == "stripe":
+        from .stripe.load import load_stripe
+
+        if not options.stripe_api_key and not required:
+            return LoadReport("stripe", skipped="no STRIPE_API_KEY set")
+        return load_stripe(
+            options.stripe_api_key,
+            options.stripe_api_base,
+            options.target,
+            options.full_refresh,
+            options.stripe_requests_per_second,
+        )
+    if source == "app":
+        from .app_db.load import load_app_db
+
+        return load_app_db(options.app_db, options.target, options.full_refresh)
+    if source == "costs":
+        from .cost_sheets.load import load_cost_sheets
+
+        return load_cost_sheets(options.cost_sheets, options.target, options.full_refresh)
+    if source == "fx":
+        from .fx.load import load_fx_rates
+
+        return load_fx_rates(options.fx_rates, options.target, options.full_refresh)
+    raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)} or all")
+
+
+def sandbox_options(world: Path, **given) -> LoadOptions:
+    """Options pointing every non-Stripe source at a sandbox world folder."""
+    return LoadOptions(
+        app_db=str(world / "app.sqlite"),
+        cost_sheets=str(world / "cost_sheets"),
+        fx_rates=str(world / "fx_rates.csv"),
+        **given,
+    )

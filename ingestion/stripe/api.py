@@ -1,0 +1,192 @@
+"""Stripe's API through the official SDK, within the account's request budget.
+
+Requests go through the `StripeClient`'s requestor: the SDK builds, signs and retries them
+(429 with `Stripe-Should-Retry`, 5xx and connection errors, exponential backoff) and raises
+its typed errors; we skip turning every object into a typed StripeObject, which costs more
+than the request.
+A shared moving-window limiter keeps all threads under the configured requests/s.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import orjson
+import stripe
+from limits import RateLimitItemPerSecond, storage, strategies
+
+KEY_VARIABLE = "STRIPE_API_KEY"
+BASE_VARIABLE = "STRIPE_API_BASE"
+SANDBOX_RATE = 25  # requests/s Stripe allows in test mode
+LIVE_RATE = 100
+
+
+class StripeConfigError(RuntimeError):
+    """A missing or rejected API key: names the variable to set."""
+
+
+class StripeLoadError(RuntimeError):
+    """A request that still failed after retries: names the endpoint and Stripe's error."""
+
+
+def resolve_api_key(api_key: str | None) -> str:
+    key = api_key or os.environ.get(KEY_VARIABLE)
+    if not key:
+        raise StripeConfigError(
+            f"No Stripe API key: set {KEY_VARIABLE} (or sources.stripe.api_key in "
+            ".dlt/secrets.toml) to a secret key (sk_live_... or sk_test_...)."
+        )
+    return key
+
+
+def default_rate(api_key: str) -> int:
+    return LIVE_RATE if api_key.startswith(("sk_live_", "rk_live_")) else SANDBOX_RATE
+
+
+class RequestBudget:
+    """At most `per_second` requests in any one-second window, shared by all threads."""
+
+    def __init__(self, per_second: float | None):
+        self.per_second = per_second
+        self._limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self._item = RateLimitItemPerSecond(max(1, int(per_second))) if per_second else None
+
+    def acquire(self) -> None:
+        if self._item is None:
+            return
+        while not self._limiter.hit(self._item):
+            time.sleep(0.002)
+
+
+class StripeApi:
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        requests_per_second: float | None = None,
+        max_retries: int = 6,
+        concurrency: int = 8,
+    ):
+        key = resolve_api_key(api_key)
+        self.client_key = key
+        base = api_base or os.environ.get(BASE_VARIABLE)
+        self.client = stripe.StripeClient(
+            key, base_addresses={"api": base} if base else None, max_network_retries=max_retries
+        )
+        rate = requests_per_second if requests_per_second is not None else default_rate(key)
+        self.budget = RequestBudget(rate)
+        self.concurrency = concurrency
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def requests(self) -> int:
+        return self._count
+
+    def get(self, path: str, **params) -> dict:
+        self.budget.acquire()
+        with self._lock:
+            self._count += 1
+        try:
+            # The SDK's requestor builds, signs and retries the request and raises its
+            # typed errors; only a 2xx body is parsed here, with orjson, because the SDK's
+            # own parse (json + OrderedDict) costs more than the request itself. The
+            # requestor is internal to stripe-python, which is pinned below 17 for that.
+            requestor = self.client._requestor
+            body, code, headers = requestor.request_raw(
+                "get",
+                path,
+                params=params,
+                options={},
+                base_address="api",
+                api_mode="V1",
+                usage=["revwh"],
+            )
+            if 200 <= code < 300:
+                return orjson.loads(body)
+            requestor._interpret_response(body, code, headers, "V1")  # raises
+            raise stripe.APIError(f"unexpected HTTP {code}", http_status=code)
+        except stripe.AuthenticationError as exc:
+            raise StripeConfigError(
+                f"Stripe rejected the API key in {KEY_VARIABLE}: {exc.user_message or exc}"
+            ) from None
+        except stripe.StripeError as exc:
+            raise StripeLoadError(
+                f"GET {path} failed after retries: {type(exc).__name__}"
+                f"{f' {exc.http_status}' if exc.http_status else ''}: "
+                f"{exc.user_message or exc}"
+            ) from None
+
+    def pages(self, path: str, params: dict | None = None) -> Iterator[list[dict]]:
+        """Every page of a list endpoint, 100 objects at a time, in Stripe's order."""
+        params = {"limit": 100, **(params or {})}
+        while True:
+            body = self.get(path, **params)
+            data = body["data"]
+            if data:
+                yield data
+            if not body.get("has_more") or not data:
+                return
+            params["starting_after"] = data[-1]["id"]
+
+    def backfill_pages(
+        self, path: str, params: dict | None = None, created_gte: int | None = None
+    ) -> Iterator[list[dict]]:
+        """Every page of a list endpoint, fetched by several threads at once.
+
+        Stripe lists are cursors, newest first, so one list cannot be paged in parallel.
+        The first page tells how dense the newest objects are; the older history is then
+        cut into `created` slices expected to hold about 20 pages each (wider going back,
+        where there is less), which threads page concurrently."""
+        params = dict(params or {})
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        first = self.get(path, limit=100, **params)
+        data = first["data"]
+        if data:
+            yield data
+        if not first.get("has_more") or len(data) < 2:
+            if first.get("has_more"):
+                yield from self.pages(path, {**params, "starting_after": data[-1]["id"]})
+            return
+        newest, oldest = data[0]["created"], data[-1]["created"]
+        floor = created_gte or 0
+        span = max(newest - oldest, 60)  # seconds the newest 100 objects cover
+        bounds, upper, width = [], oldest, span * 20
+        # everything older than the first page and not in it: the first page may end
+        # inside a second, so the newest slice starts right after it by id instead
+        while upper > floor and len(bounds) < 48:
+            lower = max(floor, upper - width)
+            bounds.append((lower, upper))
+            upper, width = lower, int(width * 1.25)
+        if upper > floor:
+            bounds.append((floor, upper))
+        # the oldest second of the first page: finish it by cursor (ties on `created`)
+        tail = {
+            **params,
+            "created": {"gte": oldest, "lte": oldest},
+            "starting_after": data[-1]["id"],
+        }
+        calls = [lambda: list(self.pages(path, tail))]
+        calls += [
+            (
+                lambda lo=lo, hi=hi: list(
+                    self.pages(path, {**params, "created": {"gte": lo, "lt": hi}})
+                )
+            )
+            for lo, hi in bounds
+        ]
+        yield from self._concurrent(calls)
+
+    def retrieve_many(self, path: str, ids: Iterable[str]) -> Iterator[dict]:
+        yield from self._concurrent((lambda i=i: [self.get(f"{path}/{i}")]) for i in ids)
+
+    def _concurrent(self, calls) -> Iterator:
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            futures = [pool.submit(call) for call in calls]
+            for future in futures:
+                yield from future.result()
