@@ -75,8 +75,3 @@ def pipeline(source: str, target: str | None = None, progress: str | None = None
         pipelines_dir=pipelines_dir(target),
         progress=progress,
     )
-
-
-def file_format(pipe) -> str | None:
-    """jsonl for DuckDB: dlt's default insert statements load many times slower there."""
-    return "jsonl" if pipe.destination.destination_name == "duckdb" else None

@@ -7,7 +7,7 @@ import time
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ..report import LoadReport
-from ..warehouse import file_format, pipeline
+from ..warehouse import pipeline
 from .api import StripeApi, StripeConfigError, StripeLoadError
 from .source import stripe_source
 
@@ -32,11 +32,9 @@ def load_stripe(
         api_key=api.client_key, full_refresh=full_refresh, notes=report.notes, api=api
     )
     try:
-        pipe.extract(
-            source,
-            refresh="drop_sources" if full_refresh else None,
-            loader_file_format=file_format(pipe),
-        )
+        # dlt's default file format: with jsonl, DuckDB unifies the JSON `data` of events
+        # across the rows of a file and adds null keys, so a re-load would differ
+        pipe.extract(source, refresh="drop_sources" if full_refresh else None)
     except PipelineStepFailed as exc:
         raise _root_cause(exc) from None
     report.requests = api.requests
