@@ -43,12 +43,17 @@ class LoadOptions:
 def load(source: str, options: LoadOptions, required: bool = False) -> LoadReport:
     """Run one source. Unless `required`, an absent input gives a skipped report."""
     if source == "stripe":
+        from .stripe.api import StripeConfigError, resolve_api_key
         from .stripe.load import load_stripe
 
-        if not options.stripe_api_key and not required:
+        try:
+            key = resolve_api_key(options.stripe_api_key)
+        except StripeConfigError:
+            if required:
+                raise
             return LoadReport("stripe", skipped="no STRIPE_API_KEY set")
         return load_stripe(
-            options.stripe_api_key,
+            key,
             options.stripe_api_base,
             options.target,
             options.full_refresh,

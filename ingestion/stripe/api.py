@@ -33,8 +33,18 @@ class StripeLoadError(RuntimeError):
     """A request that still failed after retries: names the endpoint and Stripe's error."""
 
 
+def _dlt_secret() -> str | None:
+    """`sources.stripe.api_key` from dlt's secrets (`.dlt/secrets.toml` or its env form)."""
+    import dlt
+
+    try:
+        return dlt.secrets.get("sources.stripe.api_key")
+    except Exception:  # no secrets provider configured: nothing to read
+        return None
+
+
 def resolve_api_key(api_key: str | None) -> str:
-    key = api_key or os.environ.get(KEY_VARIABLE)
+    key = api_key or os.environ.get(KEY_VARIABLE) or _dlt_secret()
     if not key:
         raise StripeConfigError(
             f"No Stripe API key: set {KEY_VARIABLE} (or sources.stripe.api_key in "

@@ -16,7 +16,7 @@ from ingestion.stripe.load import load_stripe
 from sandbox.stripe.server import StripeStandIn
 from sandbox.world.generate import STRIPE_RESOURCES, generate_world
 from tests.conftest import START
-from tests.ingestion.stripe_helpers import ids, load, table_rows
+from tests.ingestion.stripe_helpers import KEY, ids, load, table_rows
 from tests.sandbox.world_files import stripe_objects
 
 RESOURCES = STRIPE_RESOURCES
@@ -190,3 +190,32 @@ def test_objects_that_break_the_contract_are_quarantined(small_world, tmp_path):
     assert "currency 'US$'" in reasons and "amount_due -5 is below 0" in reasons
     assert broken["id"] not in ids(warehouse, "invoices")
     assert len(ids(warehouse, "invoices")) == len(lines) - 1
+
+
+def test_the_key_can_come_from_dlt_secrets(monkeypatch):
+    from ingestion.stripe.api import resolve_api_key
+
+    monkeypatch.delenv("STRIPE_API_KEY", raising=False)
+    monkeypatch.setenv("SOURCES__STRIPE__API_KEY", "sk_test_from_dlt")
+    assert resolve_api_key(None) == "sk_test_from_dlt"
+
+
+@pytest.mark.postgres
+def test_postgresql_as_the_warehouse(small_world, standin):
+    import sqlalchemy as sa
+
+    from tests.postgres import fresh_database
+
+    with fresh_database() as url:
+        report = load_stripe(KEY, standin.url, url, progress=None)
+        assert report.ok
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            for resource in ("customers", "subscriptions", "invoices", "charges", "events"):
+                count = conn.execute(sa.text(f"SELECT count(*) FROM raw_stripe.{resource}"))
+                assert count.scalar() == len(stripe_objects(small_world, resource)), resource
+            lines = conn.execute(sa.text("SELECT count(*) FROM raw_stripe.invoices__lines"))
+            assert lines.scalar() == sum(
+                len(i["lines"]["data"]) for i in stripe_objects(small_world, "invoices")
+            )
+        engine.dispose()
