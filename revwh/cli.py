@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,8 @@ sandbox_app = typer.Typer(
 )
 app.add_typer(sandbox_app, name="sandbox")
 console = Console()
+# dlt warns about every all-null Stripe field it cannot type yet; nothing for a user to do
+os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
 def _parse_date(value: str | None, default: date | None = None) -> date | None:
