@@ -1,17 +1,15 @@
 """The demo job: build the small sandbox world, serve it as Stripe, load every source into
-the warehouse through the real pipelines, and summarise what landed next to what the
-simulator knows."""
+the warehouse through the real pipelines (Stripe through the official SDK), and summarise
+what landed next to what the simulator knows."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import orjson
-import stripe
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -20,35 +18,7 @@ from ingestion.run import SOURCES, load, sandbox_options
 from sandbox.stripe.server import StripeStandIn
 from sandbox.world.generate import STRIPE_RESOURCES, generate_world
 
-# Parameters that undo Stripe's list defaults, which would otherwise hide objects.
-LIST_PARAMS = {
-    "subscriptions": [{"status": "all"}],
-    "prices": [{"active": True}, {"active": False}],
-}
 RAW_DATASETS = ("raw_stripe", "raw_app", "raw_costs", "raw_fx")
-
-
-def page_all(client: stripe.StripeClient, resource: str, progress=None) -> Counter:
-    """Objects per resource (and invoice lines) fetched through the SDK's auto-paging."""
-    service = getattr(client.v1, resource)
-    counts: Counter = Counter()
-    task = progress.add_task(f"stripe {resource}", total=None) if progress else None
-    for params in LIST_PARAMS.get(resource, [{}]):
-        for obj in service.list(params={"limit": 100, **params}).auto_paging_iter():
-            counts[resource] += 1
-            if resource == "invoices":
-                lines = obj.lines
-                counts["invoice_lines"] += len(lines.data)
-                if lines.has_more:
-                    counts["invoice_lines"] += sum(
-                        1
-                        for _ in client.v1.invoices.line_items.list(
-                            obj.id, params={"limit": 100, "starting_after": lines.data[-1].id}
-                        ).auto_paging_iter()
-                    )
-            if progress:
-                progress.advance(task)
-    return counts
 
 
 def _table_counts(warehouse: Path) -> dict[tuple[str, str], int]:

@@ -6,11 +6,9 @@ units (cents, piastres) as integers, like Stripe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-REPORTING_CURRENCY = "usd"
-STRIPE_CURRENCIES = ("usd", "eur")
 ALL_CURRENCIES = ("usd", "eur", "egp")
 
 
@@ -182,7 +180,6 @@ class Scale:
     accounts: int
     years: int
     usage_days: int = 90  # how far back the app keeps daily usage
-    extra: dict = field(default_factory=dict)
 
 
 SCALES: dict[str, Scale] = {

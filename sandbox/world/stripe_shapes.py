@@ -8,7 +8,7 @@ through `pricing.price_details`, and proration flags live in `parent.*_details`.
 
 from __future__ import annotations
 
-from .catalog import COUPONS, PLANS, TAX_RATES, Coupon, TaxRate
+from .catalog import COUPONS, Coupon, TaxRate
 
 API_VERSION = "2026-10-28.endive"
 
@@ -823,11 +823,3 @@ def event(
         "request": {"id": None, "idempotency_key": None},
         "type": event_type,
     }
-
-
-def catalog_objects(world_created: int):
-    """Tax rates and coupons as Stripe objects (tax rates are not a list endpoint here)."""
-    return [tax_rate(t, world_created) for t in TAX_RATES.values()], all_coupons(world_created)
-
-
-PLAN_PRODUCT_IDS = {plan_id: f"prod_{plan_id}" for plan_id in PLANS}

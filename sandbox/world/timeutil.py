@@ -47,12 +47,3 @@ def add_months(ts: int, months: int) -> int:
     year = dt.year + years
     day = min(dt.day, calendar.monthrange(year, month0 + 1)[1])
     return calendar.timegm(dt.replace(year=year, month=month0 + 1, day=day).timetuple())
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def days_between(start: date, end: date):
-    for i in range((end - start).days):
-        yield start + timedelta(days=i)
