@@ -29,6 +29,12 @@ import yaml
 
 CONTRACTS_DIR = Path(__file__).resolve().parents[1] / "data_contracts"
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "text": (str,),
+    "bigint": (int,),
+    "bool": (bool,),
+    "double": (int, float),
+}
 TYPES = ("text", "bigint", "decimal", "bool", "date", "timestamp", "json", "double")
 
 
@@ -106,6 +112,34 @@ class Contract:
 
     def validate(self, row: dict[str, Any]) -> list[str]:
         return self.coerce(row)[1]
+
+    def check_typed(self, row: dict[str, Any]) -> list[str]:
+        """Reasons an already-typed row (e.g. parsed JSON) breaks the contract: the fast
+        path for API objects, which need no conversion from text."""
+        reasons = []
+        for name, col in self.columns.items():
+            value = row.get(name)
+            if value is None:
+                if not col.nullable:
+                    reasons.append(f"{name} is missing")
+                continue
+            expected = _JSON_TYPES.get(col.type)
+            if expected and (
+                not isinstance(value, expected)
+                or (col.type in ("bigint", "double") and isinstance(value, bool))
+            ):
+                reasons.append(f"{name} {value!r} is not a valid {col.type}")
+                continue
+            if (
+                col.allowed_values
+                or col.pattern
+                or col.minimum is not None
+                or col.maximum is not None
+            ):
+                problem = col.check(value)
+                if problem:
+                    reasons.append(problem)
+        return reasons
 
 
 def _convert(raw: Any, type_: str) -> Any:

@@ -96,7 +96,7 @@ def _checked(name: str, objects: list[dict]) -> list:
     contract = contracts.load("raw_stripe", name)
     out = []
     for obj in objects:
-        _typed, reasons = contract.coerce({c: obj.get(c) for c in contract.columns})
+        reasons = contract.check_typed(obj)
         if not reasons:
             out.append(obj)
             continue
