@@ -96,6 +96,8 @@ def main(argv: list[str]) -> None:
             console.print(f"generating the {scale} world as of {as_of}...")
             generate_world(scale, 42, as_of, folder, start=START)
     shutil.rmtree(base / "pipelines", ignore_errors=True)
+    for log in base.glob("*.log"):
+        log.unlink()  # the stand-in appends to its request log
     for stale in base.glob("stripe.duckdb*"):
         stale.unlink()
     os.environ["REVWH_PIPELINES_DIR"] = str(base / "pipelines")
