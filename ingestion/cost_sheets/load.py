@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ..report import LoadReport
 from ..warehouse import pipeline
-from .location import InputFile, LocationError, LocationMissing, find_files
+from .location import find_files, locate, read_parsed
 from .parse import SUFFIXES, ParsedFile, parse_cost_file, rejects_contract, rows_contract
-from .reader import FileProblem
 from .source import cost_sheets_source, forget_files, run_source
 
 
@@ -31,16 +30,10 @@ def load_cost_sheets(
     started = time.perf_counter()
     report = LoadReport("costs")
     say = progress or (lambda _: None)
-    if location is None:
-        report.skipped = "no cost-sheet location given"
-        return report
-    try:
-        files = find_files(location, SUFFIXES)
-    except LocationMissing as exc:
-        report.skipped = str(exc)
-        return report
-    except LocationError as exc:
-        report.errors.append(str(exc))
+    files = locate(
+        location, report, "no cost-sheet location given", lambda where: find_files(where, SUFFIXES)
+    )
+    if files is None:
         return report
     if not files:
         report.notes.append(f"no .csv or .xlsx files below {location}")
@@ -50,7 +43,9 @@ def load_cost_sheets(
 
     def read_all() -> Iterator[ParsedFile]:
         for file in files:
-            result = _parse(file, loaded_at, report)
+            result = read_parsed(
+                file, lambda f, content: parse_cost_file(f, content, loaded_at), report
+            )
             if result is None:
                 say(f"  {report.errors[-1]} (not loaded)")
                 continue
@@ -69,13 +64,3 @@ def load_cost_sheets(
     report.rows[rejects_contract().table] = sum(len(p.rejects) for p in parsed)
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _parse(file: InputFile, loaded_at: datetime, report: LoadReport) -> ParsedFile | None:
-    try:
-        return parse_cost_file(file, file.read(), loaded_at)
-    except FileProblem as exc:
-        report.errors.append(f"{file.name} {exc}")
-    except OSError as exc:
-        report.errors.append(f"{file.name} cannot be read: {exc}")
-    return None

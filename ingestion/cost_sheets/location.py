@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import fsspec
 from fsspec import AbstractFileSystem
+
+from .reader import FileProblem
+
+T = TypeVar("T")
 
 
 class LocationMissing(Exception):
@@ -89,3 +95,31 @@ def find_file(location: str | Path, default_name: str) -> InputFile:
             raise LocationMissing(f"{location} has no {default_name}")
         return InputFile(fs, path, default_name)
     return InputFile(fs, root, posixpath.basename(root))
+
+
+def locate(
+    location: str | Path | None, report, absent: str, find: Callable[[str | Path], T]
+) -> T | None:
+    """Resolve a load's input: None or a missing place skips the source with the reason, an
+    unusable one is an error in the report. -> what `find` found, or None to stop."""
+    if location is None:
+        report.skipped = absent
+        return None
+    try:
+        return find(location)
+    except LocationMissing as exc:
+        report.skipped = str(exc)
+    except LocationError as exc:
+        report.errors.append(str(exc))
+    return None
+
+
+def read_parsed(file: InputFile, parse: Callable[[InputFile, bytes], T], report) -> T | None:
+    """`parse(file, content)`, or None with an error naming the file in the report."""
+    try:
+        return parse(file, file.read())
+    except FileProblem as exc:
+        report.errors.append(f"{file.name} {exc}")
+    except OSError as exc:
+        report.errors.append(f"{file.name} cannot be read: {exc}")
+    return None

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..cost_sheets.location import LocationError, LocationMissing, find_file
-from ..cost_sheets.reader import FileProblem
+from ..cost_sheets.location import find_file, locate, read_parsed
 from ..cost_sheets.source import forget_files, run_source
 from ..report import LoadReport
 from ..warehouse import pipeline
@@ -27,24 +26,15 @@ def load_fx_rates(
     started = time.perf_counter()
     report = LoadReport("fx")
     say = progress or (lambda _: None)
-    if location is None:
-        report.skipped = "no FX rates location given"
+    file = locate(
+        location, report, "no FX rates location given", lambda where: find_file(where, FILE_NAME)
+    )
+    if file is None:
         return report
-    try:
-        file = find_file(location, FILE_NAME)
-    except LocationMissing as exc:
-        report.skipped = str(exc)
-        return report
-    except LocationError as exc:
-        report.errors.append(str(exc))
-        return report
-    try:
-        parsed = parse_rates(file, file.read(), datetime.now(UTC))
-    except FileProblem as exc:
-        report.errors.append(f"{file.name} {exc}")
-        return report
-    except OSError as exc:
-        report.errors.append(f"{file.name} cannot be read: {exc}")
+    parsed = read_parsed(
+        file, lambda f, content: parse_rates(f, content, datetime.now(UTC)), report
+    )
+    if parsed is None:
         return report
     report.rejected.update(parsed.kinds)
     if parsed.ignored_columns:
