@@ -1301,7 +1301,20 @@ class AccountSimulation:
             self._state(period_start, plan, seats, "past_due" if failed_first else "active")
             paid_at = period_start + (DAY if failed_first else 120)
             if not self._before_cutoff(paid_at):
-                break  # still being retried: MRR stays until it ends
+                if not failed_first:  # charged, the gateway has not confirmed it yet
+                    self._transaction(
+                        txn,
+                        period_start,
+                        gsub,
+                        plan,
+                        interval,
+                        seats,
+                        amount,
+                        period_start,
+                        period_end,
+                        "pending",
+                    )
+                break  # still being retried or confirmed: MRR stays until it ends
             if failed_first:
                 self._state(paid_at, plan, seats, "active")
             self._transaction(

@@ -1,0 +1,229 @@
+{#- One row per customer per day on which their MRR changed: MRR before and after (all
+    subscriptions, every gateway, reporting currency), the movement it makes and the part
+    that comes only from exchange rates.
+
+    For each item that changed, the part of its change that revalues what was already there
+    at the new rate is FX (`fx_adjustment`); the rest is the movement, so
+    mrr_after = mrr_before + fx_adjustment + mrr_change holds on every row.
+
+    Incremental: an hourly run rebuilds only the customers whose source rows were loaded
+    after the previous build (dlt load ids: a re-fetched invoice, a late refund or a
+    back-dated cancellation lands with a new load id), whose FX rates were corrected,
+    whose previous answer lacked a rate, or whose gateway retry window has moved. A
+    changed setting (reporting currency, churn recognition, ...) rebuilds everyone. -#}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+{%- set fingerprint = mrr_settings_fingerprint() %}
+
+with
+
+{% if is_incremental() %}
+previous_build as (
+
+    select
+        max(source_watermark) as watermark,
+        max(settings_fingerprint) as settings_fingerprint,
+        max(built_as_of) as built_as_of
+    from {{ this }}
+
+),
+
+changed_stripe_customers as (
+
+    select stripe_customer_id from {{ ref('stg_stripe__invoices') }}
+    where dlt_load_id > (select watermark from previous_build)
+    union
+    select stripe_customer_id from {{ ref('stg_stripe__subscriptions') }}
+    where dlt_load_id > (select watermark from previous_build)
+    union
+    select stripe_customer_id from {{ ref('stg_stripe__customers') }}
+    where dlt_load_id > (select watermark from previous_build)
+
+),
+
+changed_accounts as (
+
+    select account_id from {{ ref('stg_app__transactions') }}
+    where dlt_load_id > (select watermark from previous_build)
+        or (status = 'failed'
+            and {{ add_days('service_period_start', var('gateway_retry_days', 1)) }}
+                >= (select built_as_of from previous_build))
+    union
+    select account_id from {{ ref('stg_app__accounts') }}
+    where dlt_load_id > (select watermark from previous_build)
+
+),
+
+corrected_currencies as (
+
+    -- a revised rate (not a new day) can change any history in its currency
+    select distinct currency from {{ ref('stg_fx__rates') }}
+    where dlt_load_id > (select watermark from previous_build)
+        and rate_date <= (select built_as_of from previous_build)
+
+),
+
+dirty_customers as (
+
+    select id_map.customer_id
+    from {{ ref('int_customers__id_map') }} as id_map
+    where (id_map.id_type = 'stripe_customer'
+            and id_map.source_id in (select stripe_customer_id from changed_stripe_customers))
+        or (id_map.id_type = 'app_account'
+            and id_map.source_id in (select account_id from changed_accounts))
+        -- a changed setting rebuilds everyone
+        or (select settings_fingerprint from previous_build) <> '{{ fingerprint }}'
+    union
+    select customer_id from {{ this }}
+    where data_quality <> 'actual'
+        or currency in (select currency from corrected_currencies)
+
+),
+{% endif %}
+
+item_days as (
+
+    select * from {{ ref('int_mrr__item_days') }}
+    {% if is_incremental() %}
+    where customer_id in (select customer_id from dirty_customers)
+    {% endif %}
+
+),
+
+item_changes as (
+
+    -- each item's value before this change, and the FX part of the change
+    select
+        *,
+        lag(mrr4, 1, 0) over (partition by item_key order by change_date) as previous_mrr4,
+        lag(mrr_original) over (partition by item_key order by change_date) as previous_mrr_original,
+        lag(mrr_reporting, 1, cast(0 as decimal(18, 4))) over (partition by item_key order by change_date) as previous_mrr_reporting
+    from item_days
+
+),
+
+item_deltas as (
+
+    select
+        customer_id,
+        currency,
+        change_date,
+        is_missing_rate,
+        mrr4 - previous_mrr4 as original_delta4,
+        coalesce(mrr_reporting, 0) - coalesce(previous_mrr_reporting, 0) as reporting_delta,
+        case
+            when previous_mrr4 <> 0 and mrr4 <> 0
+                then {{ convert_amount('previous_mrr_original', 'rate_to_reporting', 4) }}
+                    - previous_mrr_reporting
+            else cast(0 as decimal(18, 4))
+        end as fx_delta,
+        source_load_id,
+        rate_load_id
+    from item_changes
+
+),
+
+customer_day_deltas as (
+
+    select
+        customer_id,
+        change_date,
+        max(currency) as currency,
+        count(distinct currency) as currencies,
+        sum(original_delta4) as original_delta4,
+        sum(reporting_delta) as reporting_delta,
+        sum(coalesce(fx_delta, 0)) as fx_adjustment,
+        max(case when is_missing_rate then 1 else 0 end) as has_missing_rate,
+        max(source_load_id) as source_load_id
+    from item_deltas
+    group by customer_id, change_date
+
+),
+
+running as (
+
+    select
+        *,
+        sum(reporting_delta) over customer_history as mrr_after,
+        sum(original_delta4) over customer_history as original_after4,
+        max(has_missing_rate) over customer_history as lacks_rate
+    from customer_day_deltas
+    window customer_history as (
+        partition by customer_id order by change_date rows between unbounded preceding and current row
+    )
+
+),
+
+with_before as (
+
+    select
+        *,
+        mrr_after - reporting_delta as mrr_before,
+        original_after4 - original_delta4 as original_before4,
+        reporting_delta - fx_adjustment as mrr_change,
+        coalesce(max(case when original_after4 > 0 then 1 else 0 end) over (
+            partition by customer_id order by change_date
+            rows between unbounded preceding and 1 preceding
+        ), 0) = 1 as paid_before
+    from running
+
+),
+
+classified as (
+
+    select
+        *,
+        case
+            when original_before4 = 0 and original_after4 > 0
+                then case when paid_before then 'reactivation' else 'new' end
+            when original_before4 > 0 and original_after4 = 0 then 'churn'
+            when mrr_change > 0 then 'expansion'
+            when mrr_change < 0 then 'contraction'
+        end as movement_type
+    from with_before
+    -- a day whose changes cancel out (a plan swapped for one at the same price) is no change
+    where reporting_delta <> 0 or original_delta4 <> 0
+
+),
+
+final as (
+
+    select
+        customer_id,
+        change_date,
+        case when currencies = 1 then currency end as currency,
+        {{ mrr4_to_decimal('original_after4') }} as mrr_original_after,
+        cast(mrr_before as decimal(18, 4)) as mrr_before,
+        cast(mrr_after as decimal(18, 4)) as mrr_after,
+        cast(case when movement_type is null then 0 else mrr_change end as decimal(18, 4)) as mrr_change,
+        -- on a day without a movement the whole change is FX
+        cast(case when movement_type is null then reporting_delta else fx_adjustment end as decimal(18, 4)) as fx_adjustment,
+        movement_type,
+        original_before4 > 0 as was_paying,
+        original_after4 > 0 as is_paying,
+        case when lacks_rate = 1 then 'insufficient_data' else 'actual' end as data_quality,
+        '{{ fingerprint }}' as settings_fingerprint,
+        {{ as_of_date() }} as built_as_of,
+        (
+            select max(load_id) from (
+                {%- for dataset in ['stripe', 'app', 'fx'] %}
+                {%- if source_relation_or_none(dataset, '_dlt_loads') is not none or not execute %}
+                select max(load_id) as load_id from {{ source(dataset, '_dlt_loads') }}
+                {%- else %}
+                select cast(null as varchar) as load_id
+                {%- endif %}
+                {{ 'union all' if not loop.last }}
+                {%- endfor %}
+            ) as loads
+        ) as source_watermark
+    from classified
+
+)
+
+select * from final
