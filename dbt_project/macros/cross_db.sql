@@ -54,3 +54,9 @@
 {% macro month_end(date_expr) -%}
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start(date_expr))) }} as date)
 {%- endmacro %}
+
+{#- A FROM-clause series of dates (`spine_at`, a timestamp) from start to end inclusive,
+    step '1 day' or '1 month'; works on DuckDB and PostgreSQL. -#}
+{% macro date_series(start_date, end_date, step) -%}
+    generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval '{{ step }}') as spine(spine_at)
+{%- endmacro %}

@@ -12,6 +12,14 @@
     whose previous answer lacked a rate, or whose gateway retry window has moved. A
     changed setting (reporting currency, churn recognition, ...) rebuilds everyone. -#}
 
+-- depends_on: {{ ref('stg_stripe__invoices') }}
+-- depends_on: {{ ref('stg_stripe__subscriptions') }}
+-- depends_on: {{ ref('stg_stripe__customers') }}
+-- depends_on: {{ ref('stg_app__transactions') }}
+-- depends_on: {{ ref('stg_app__accounts') }}
+-- depends_on: {{ ref('stg_fx__rates') }}
+-- depends_on: {{ ref('int_customers__id_map') }}
+
 {{ config(
     materialized='incremental',
     unique_key='customer_id',
