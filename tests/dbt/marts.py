@@ -1,0 +1,30 @@
+"""Reading marts for comparisons: every row of a mart as text, in key order."""
+
+from __future__ import annotations
+
+# mart -> its key, for ordering rows
+MARTS = {
+    "fct_mrr_movements": "movement_id",
+    "fct_mrr_monthly": "customer_month_id",
+    "mrr_summary_daily": "summary_date",
+    "mrr_summary_monthly": "month",
+    "dim_customers": "customer_id",
+}
+
+
+def mart_rows(connection, mart: str, columns: list[str]) -> list[tuple[str, ...]]:
+    """Rows as strings so DuckDB and PostgreSQL values compare exactly (DECIMAL as text)."""
+    cursor = connection.cursor()
+    cursor.execute(f"select {', '.join(columns)} from marts.{mart} order by {MARTS[mart]}")
+    return [tuple("" if v is None else str(v) for v in row) for row in cursor.fetchall()]
+
+
+def mart_columns(duckdb_connection, mart: str) -> list[str]:
+    return [
+        name
+        for (name,) in duckdb_connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = ? order by ordinal_position",
+            [mart],
+        ).fetchall()
+    ]
