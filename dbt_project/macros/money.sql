@@ -25,10 +25,9 @@
 
 {#- Minor units -> DECIMAL(18,2) major units of the currency, exactly. -#}
 {% macro minor_to_major(amount_minor, currency) -%}
-    cast(case when {{ currency_exponent(currency) }} = 0
-        then cast({{ amount_minor }} as decimal(38, 0))
-        else cast({{ amount_minor }} as decimal(38, 0)) * cast(0.01 as decimal(3, 2)) end
-        as decimal(18, 2))
+    {#- both branches one DECIMAL type: DuckDB would otherwise settle on the one without cents -#}
+    cast(cast({{ amount_minor }} as decimal(38, 0)) * case when {{ currency_exponent(currency) }} = 0
+        then cast(1 as decimal(3, 2)) else cast(0.01 as decimal(3, 2)) end as decimal(18, 2))
 {%- endmacro %}
 
 {#- Amount x exchange rate, rounded half away from zero to `places` (DECIMAL stays exact). -#}

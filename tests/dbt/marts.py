@@ -9,6 +9,7 @@ MARTS = {
     "mrr_summary_daily": "summary_date",
     "mrr_summary_monthly": "month",
     "dim_customers": "customer_id",
+    "fct_revenue": "revenue_id",
 }
 
 

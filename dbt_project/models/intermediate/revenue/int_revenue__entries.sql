@@ -103,6 +103,7 @@ entries as (
 with_customer as (
 
     select
+        entries.entry_source || ':' || entries.source_id || ':' || entries.revenue_type as entry_id,
         entries.entry_source,
         entries.source_id,
         -- a source id the customer map does not know stays a customer of its own
@@ -121,6 +122,12 @@ with_customer as (
     left join id_map
         on entries.id_type = id_map.id_type
         and entries.customer_source_id = id_map.source_id
+    -- no money, no entry (trial and free-plan lines, usage of zero units)
+    where entries.invoiced_minor <> 0
+        or entries.collected_minor <> 0
+        or entries.refunded_minor <> 0
+        or entries.credited_minor <> 0
+        or entries.uncredited_refund_minor <> 0
 
 )
 

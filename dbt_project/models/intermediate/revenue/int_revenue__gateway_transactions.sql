@@ -37,6 +37,7 @@ typed as (
 payments as (
 
     select
+        'payment:' || transaction_id as gateway_event_id,
         'payment' as event_type,
         transaction_id,
         account_id,
@@ -55,6 +56,7 @@ payments as (
 refunds as (
 
     select
+        'refund:' || transaction_id as gateway_event_id,
         'refund' as event_type,
         transaction_id,
         account_id,

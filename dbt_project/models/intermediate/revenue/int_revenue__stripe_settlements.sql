@@ -218,6 +218,7 @@ allocated as (
 pivoted as (
 
     select
+        document_type || ':' || document_id || ':' || revenue_type as settlement_id,
         document_type,
         document_id,
         revenue_type,
