@@ -26,9 +26,11 @@ account_customers as (
 
 ),
 
-stripe_to_customer as (
+stripe_links as (
 
-    -- Stripe's metadata first (it names the user); the account's link second
+    -- Stripe's metadata first (it names the user); the account's link second. One
+    -- person may own several accounts billed to one Stripe customer: any of them names
+    -- the same owner, so the first is taken.
     select
         stripe_customers.stripe_customer_id,
         coalesce(
@@ -36,12 +38,24 @@ stripe_to_customer as (
             by_account_metadata.customer_id,
             by_account_link.customer_id,
             stripe_customers.stripe_customer_id
-        ) as customer_id
+        ) as customer_id,
+        row_number() over (
+            partition by stripe_customers.stripe_customer_id
+            order by by_account_link.account_id
+        ) as link_rank
     from stripe_customers
     left join account_customers as by_account_metadata
         on stripe_customers.app_account_id = by_account_metadata.account_id
     left join account_customers as by_account_link
         on stripe_customers.stripe_customer_id = by_account_link.stripe_customer_id
+
+),
+
+stripe_to_customer as (
+
+    select stripe_customer_id, customer_id
+    from stripe_links
+    where link_rank = 1
 
 ),
 

@@ -118,15 +118,32 @@ regular_segments as (
 
 ),
 
+proration_changes as (
+
+    -- per item and change time, the line charging the new price for the rest of the
+    -- period; its credit twin only takes back the old price. An item removed mid-period
+    -- has a credit line only: it is worth 0 from then on.
+    select
+        *,
+        row_number() over (
+            partition by subscription_item_id, period_start_epoch
+            order by amount_minor desc, invoice_line_id
+        ) as line_rank
+    from recurring_lines
+    where is_proration
+
+),
+
 proration_debits as (
 
-    -- the line charging the new price for the rest of the period; its credit twin only
-    -- takes back the old price, which the new segment replaces anyway
     select
-        recurring_lines.*,
-        cast(round(recurring_lines.unit_amount_minor * recurring_lines.quantity) as bigint) as full_gross_minor
-    from recurring_lines
-    where recurring_lines.is_proration and recurring_lines.amount_minor > 0
+        *,
+        case
+            when amount_minor < 0 then 0
+            else cast(round(unit_amount_minor * quantity) as bigint)
+        end as full_gross_minor
+    from proration_changes
+    where line_rank = 1
 
 ),
 
@@ -154,7 +171,7 @@ proration_discounted as (
     select
         proration_with_period.*,
         case
-            when discount_minor = 0 then 0
+            when discount_minor = 0 or full_gross_minor = 0 then 0
             when coalesce(period_gross_minor, 0) > 0 and coalesce(period_discount_minor, 0) > 0
                 then {{ round_half_up_div('full_gross_minor * period_discount_minor', 'period_gross_minor') }}
             else {{ round_half_up_div('full_gross_minor * discount_minor', 'amount_minor') }}
@@ -169,7 +186,7 @@ proration_segments as (
     select
         proration_discounted.*,
         full_gross_minor - full_discount_minor - case
-            when proration_discounted.inclusive_tax_minor = 0 then 0
+            when proration_discounted.inclusive_tax_minor = 0 or full_gross_minor = 0 then 0
             when tax_rates.percentage_bp is not null
                 then {{ round_half_up_div('(full_gross_minor - full_discount_minor) * tax_rates.percentage_bp', '10000 + tax_rates.percentage_bp') }}
             else {{ round_half_up_div('(full_gross_minor - full_discount_minor) * proration_discounted.inclusive_tax_minor', 'proration_discounted.amount_minor - proration_discounted.discount_minor') }}
