@@ -190,6 +190,114 @@ def load_command(
         raise typer.Exit(1)
 
 
+def _parse_vars(value: str | None) -> dict:
+    if not value:
+        return {}
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise typer.BadParameter(f"--vars is not YAML or JSON: {exc}") from None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter(
+            f"--vars must be a mapping such as '{{churn_recognition: requested}}', got {value!r}"
+        )
+    if "as_of" in parsed:
+        raise typer.BadParameter("give the as-of date with --as-of, not in --vars")
+    return parsed
+
+
+@app.command("run")
+def run_command(
+    as_of: Annotated[
+        str,
+        typer.Option(
+            "--as-of", metavar="YYYY-MM-DD", help="The as-of date the models are built for."
+        ),
+    ],
+    stripe_fixtures: Annotated[
+        Path | None,
+        typer.Option(
+            "--stripe-fixtures",
+            metavar="DIR",
+            help="Stripe objects as <resource>.jsonl (a sandbox world's stripe/ folder or an "
+            "export), served through the Stripe stand-in and loaded by the Stripe source.",
+        ),
+    ] = None,
+    fx_rates: Annotated[
+        str | None,
+        typer.Option("--fx-rates", metavar="CSV", help="fx_rates.csv path or URL."),
+    ] = None,
+    app_db: Annotated[
+        str | None,
+        typer.Option(
+            "--app-db", metavar="URL", help="App database: SQLAlchemy URL or SQLite file."
+        ),
+    ] = None,
+    cost_sheets: Annotated[
+        str | None,
+        typer.Option("--cost-sheets", metavar="DIR", help="Folder or fsspec URL of cost sheets."),
+    ] = None,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            metavar="PATH",
+            help="DuckDB file or postgresql:// URL (env REVWH_WAREHOUSE; default "
+            "warehouse/revenue.duckdb).",
+        ),
+    ] = None,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh", help="Reload every source and rebuild every model from scratch."
+        ),
+    ] = False,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option(
+            "--vars",
+            metavar="YAML",
+            help="Extra dbt vars as YAML or JSON, e.g. '{churn_recognition: requested}'.",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="dbt threads (default: the profile's, 4).")
+    ] = None,
+) -> None:
+    """The whole pipeline on files: replay Stripe fixtures through the Stripe stand-in, load
+    the other inputs given (none is required), build and test every dbt model as of a date.
+    Exits 1 when a load, a model or a test fails."""
+    from revwh.pipeline import Inputs, run_pipeline
+
+    as_of_date = _parse_date(as_of)
+    extra = _parse_vars(dbt_vars)
+    if stripe_fixtures is not None and not stripe_fixtures.is_dir():
+        raise typer.BadParameter(
+            f"no such folder: {stripe_fixtures}", param_hint="--stripe-fixtures"
+        )
+    inputs = Inputs(
+        stripe_fixtures=stripe_fixtures, app_db=app_db, cost_sheets=cost_sheets, fx_rates=fx_rates
+    )
+    result = run_pipeline(
+        inputs,
+        as_of_date,
+        warehouse,
+        full_refresh=full_refresh,
+        vars=extra,
+        threads=threads,
+        console=console,
+    )
+    if not result.ok:
+        for problem in result.problems():
+            console.print(f"[bold red]error:[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[bold green]Pipeline done[/] in {result.seconds:.1f} s")
+
+
 @app.command("demo")
 def demo(
     out: Annotated[Path, typer.Option(help="Where the sandbox world goes.")] = Path(
@@ -199,8 +307,10 @@ def demo(
     as_of: AsOf = None,
     scale: Annotated[str, typer.Option()] = "small",
 ) -> None:
-    """The main job on the embedded default: simulate the business, serve it as Stripe, load
-    every source into the DuckDB warehouse (next to --out), summarise."""
+    """The main job on the embedded default: simulate the business, then run the whole
+    pipeline on it as `revwh run` does (Stripe through the stand-in, every other source,
+    dbt build) into the DuckDB warehouse next to --out, and print the last months of the
+    MRR bridge with the warehouse's MRR next to the ground truth."""
     from revwh.demo import run_demo
 
     run_demo(out, seed, _parse_date(as_of, date.today()), scale, console)

@@ -1,11 +1,13 @@
-"""The demo job: build the small sandbox world, serve it as Stripe, load every source into
-the warehouse through the real pipelines (Stripe through the official SDK), and summarise
-what landed next to what the simulator knows."""
+"""The demo job: build the small sandbox world, then run the whole pipeline on it exactly as
+`revwh run` does (Stripe through the stand-in and the official SDK, the app database, cost
+sheets and FX rates, `dbt build`), and show what landed next to what the simulator knows:
+raw row counts, the last months of the MRR bridge, and the warehouse's MRR next to the
+ground truth."""
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -14,24 +16,90 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ingestion.run import SOURCES, load, sandbox_options
-from sandbox.stripe.server import StripeStandIn
 from sandbox.world.generate import STRIPE_RESOURCES, generate_world
 
+from .pipeline import Inputs, PipelineResult, run_pipeline
+
 RAW_DATASETS = ("raw_stripe", "raw_app", "raw_costs", "raw_fx")
+BRIDGE_MONTHS = 6
+BRIDGE_COLUMNS = (
+    "month",
+    "mrr_start",
+    "new_mrr",
+    "expansion_mrr",
+    "reactivation_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "fx_adjustment",
+    "mrr_end",
+    "paying_customers_end",
+)
+CENT = Decimal("0.01")
 
 
-def _table_counts(warehouse: Path) -> dict[tuple[str, str], int]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_schema IN (?, ?, ?, ?) AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\' "
-            "ORDER BY 1, 2",
-            list(RAW_DATASETS),
-        ).fetchall()
-        return {
-            (s, t): con.execute(f'SELECT count(*) FROM {s}."{t}"').fetchone()[0] for s, t in tables
-        }
+def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN (?, ?, ?, ?) AND table_name NOT LIKE '\\_dlt%' ESCAPE '\\' "
+        "ORDER BY 1, 2",
+        list(RAW_DATASETS),
+    ).fetchall()
+    return {(s, t): con.execute(f'SELECT count(*) FROM {s}."{t}"').fetchone()[0] for s, t in tables}
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+            "AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def mrr_bridge(con: duckdb.DuckDBPyConnection, months: int = BRIDGE_MONTHS) -> list[tuple] | None:
+    """The last `months` rows of marts.mrr_summary_monthly, oldest first (None: not built)."""
+    if not _has_table(con, "marts", "mrr_summary_monthly"):
+        return None
+    rows = con.execute(
+        f"SELECT {', '.join(BRIDGE_COLUMNS)} FROM marts.mrr_summary_monthly "
+        "ORDER BY month DESC LIMIT ?",
+        [months],
+    ).fetchall()
+    return rows[::-1]
+
+
+def warehouse_mrr(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[Decimal, int] | None:
+    """(mrr_end, paying_customers_end) of the as-of day in marts.mrr_summary_daily (None:
+    not built or no row)."""
+    if not _has_table(con, "marts", "mrr_summary_daily"):
+        return None
+    row = con.execute(
+        "SELECT mrr_end, paying_customers_end FROM marts.mrr_summary_daily WHERE summary_date = ?",
+        [as_of],
+    ).fetchone()
+    return None if row is None or row[0] is None else (Decimal(str(row[0])), int(row[1] or 0))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _money(value: object) -> str:
+    return "" if value is None else f"{_cents(Decimal(str(value))):,}"
+
+
+def _bridge_table(rows: list[tuple]) -> Table:
+    table = Table(title=f"MRR bridge, last {len(rows)} months (marts.mrr_summary_monthly, USD)")
+    for column in BRIDGE_COLUMNS:
+        table.add_column(
+            column.removesuffix("_mrr"), justify="left" if column == "month" else "right"
+        )
+    for row in rows:
+        month, *amounts, paying = row
+        shown = month.strftime("%Y-%m") if hasattr(month, "strftime") else str(month)
+        table.add_row(shown, *(_money(a) for a in amounts), f"{paying:,}")
+    return table
 
 
 def run_demo(
@@ -50,20 +118,22 @@ def run_demo(
         f"[bold]Sandbox world[/] {scale}, seed {seed}, as of {as_of}: "
         f"{manifest['accounts']:,} accounts in {manifest['seconds']['total']} s -> {out}"
     )
-    options = sandbox_options(
-        out, target=str(warehouse), stripe_api_key="sk_test_sandbox", full_refresh=True
+    # The world is generated afresh, so everything is reloaded and rebuilt.
+    result = run_pipeline(
+        Inputs.from_world(out), as_of, str(warehouse), full_refresh=True, console=console
     )
-    reports = []
-    with StripeStandIn(out / "stripe", rate_limit=None) as standin:
-        options.stripe_api_base = standin.url
-        for source in SOURCES:
-            console.print(f"loading {source}...")
-            reports.append(load(source, options, required=True))
-    for report in reports:
-        console.print(f"  {report.summary()}")
-        for reason, count in report.rejected.most_common():
-            console.print(f"    rejected {count:,}: {reason}")
-    counts = _table_counts(warehouse)
+
+    counts: dict[tuple[str, str], int] = {}
+    bridge = mrr = None
+    has_daily = False
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            counts = _table_counts(con)
+            if result.ok:
+                bridge = mrr_bridge(con)
+                has_daily = _has_table(con, "marts", "mrr_summary_daily")
+                mrr = warehouse_mrr(con, as_of)
+
     table = Table(title=f"Warehouse {warehouse}: raw tables after the load")
     for column in ("dataset", "table", "rows", "in the sandbox files"):
         table.add_column(column, justify="right" if column != "table" else "left")
@@ -75,19 +145,60 @@ def run_demo(
             expected = f"{manifest['app_rows'][name]:,}"
         table.add_row(schema, name, f"{rows:,}", expected)
     console.print(table)
+
+    if bridge:
+        console.print(_bridge_table(bridge))
+    elif result.ok:
+        console.print("[yellow]marts.mrr_summary_monthly is not built by this dbt project yet.[/]")
+
     summary = orjson.loads((out / "ground_truth" / "summary.json").read_bytes())
-    mrr = Decimal(summary["mrr_usd"])
+    truth = Decimal(summary["mrr_usd"])
     console.print(
-        f"MRR of the simulated business on {as_of}: [bold]${mrr:,.2f}[/] "
-        f"(ARR ${mrr * 12:,.2f}) from {summary['paying_customers']:,} paying "
-        f"customers across Stripe, PayPal and the local gateway (ground truth; "
-        f"the warehouse computes its own from the next milestone on)."
+        f"MRR of the simulated business on {as_of}: [bold]${truth:,.2f}[/] "
+        f"(ARR ${truth * 12:,.2f}) from {summary['paying_customers']:,} paying "
+        f"customers across Stripe, PayPal and the local gateway (ground truth)."
     )
+    mismatch = False
+    if mrr is not None:
+        amount, paying = mrr
+        mismatch = _cents(amount) != _cents(truth)
+        verdict = (
+            f"[red]{_cents(amount - truth):+,} USD off the ground truth[/]"
+            if mismatch
+            else "[green]matching the ground truth to the cent[/]"
+        )
+        console.print(
+            f"MRR in the warehouse on {as_of} (marts.mrr_summary_daily): "
+            f"[bold]${_cents(amount):,}[/] from {paying:,} paying customers, {verdict}."
+        )
+    elif has_daily:
+        console.print(f"[red]marts.mrr_summary_daily has no row for {as_of}.[/]")
+        mismatch = True
+    elif result.ok:
+        console.print("[yellow]marts.mrr_summary_daily is not built by this dbt project yet.[/]")
+
     missing = [
         r
         for r in STRIPE_RESOURCES
         if counts.get(("raw_stripe", r), 0) != manifest["stripe_objects"][r]
     ]
-    if missing or not all(r.ok for r in reports):
-        raise SystemExit(f"the load is incomplete: {', '.join(missing) or 'see errors above'}")
-    return {"manifest": manifest, "counts": counts, "reports": reports}
+    problems = _problems(result, missing, mismatch)
+    if problems:
+        raise SystemExit("the demo failed:\n  " + "\n  ".join(problems))
+    return {
+        "manifest": manifest,
+        "counts": counts,
+        "reports": result.loads,
+        "build": result.build,
+        "bridge": bridge,
+        "mrr": mrr[0] if mrr else None,
+    }
+
+
+def _problems(result: PipelineResult, missing: list[str], mismatch: bool) -> list[str]:
+    problems = result.problems()
+    if missing:
+        problems.append(f"Stripe objects missing from raw_stripe: {', '.join(missing)}")
+    if mismatch:
+        problems.append("the warehouse's MRR does not match the ground truth")
+    return problems

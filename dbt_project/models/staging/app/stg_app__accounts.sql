@@ -1,6 +1,13 @@
 with source as (
 
-    select * from {{ source('app', 'accounts') }}
+    {{ source_or_empty('app', 'accounts', {
+        'account_id': 'varchar', 'name': 'varchar', 'owner_user_id': 'varchar',
+        'stripe_customer_id': 'varchar', 'billing_gateway': 'varchar', 'plan_id': 'varchar',
+        'seats': 'bigint', 'acquisition_channel': 'varchar', 'utm_source': 'varchar',
+        'utm_medium': 'varchar', 'utm_campaign': 'varchar', 'country': 'varchar',
+        'currency': 'varchar', 'status': 'varchar', 'signed_up_at': 'timestamptz',
+        'trial_started_at': 'timestamptz', 'trial_ends_at': 'timestamptz',
+        'converted_at': 'timestamptz', 'updated_at': 'timestamptz', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

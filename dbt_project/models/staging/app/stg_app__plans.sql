@@ -1,6 +1,9 @@
 with source as (
 
-    select * from {{ source('app', 'plans') }}
+    {{ source_or_empty('app', 'plans', {
+        'plan_id': 'varchar', 'name': 'varchar', 'is_free': 'boolean', 'per_seat': 'boolean',
+        'single_user': 'boolean', 'max_seats': 'bigint', 'monthly_event_limit': 'bigint',
+        'list_price_usd_monthly_minor': 'bigint'}) }}
 
 ),
 

@@ -3,7 +3,14 @@
 
 with source as (
 
-    select * from {{ source('app', 'transactions') }}
+    {{ source_or_empty('app', 'transactions', {
+        'transaction_id': 'varchar', 'account_id': 'varchar', 'user_id': 'varchar',
+        'gateway': 'varchar', 'gateway_reference': 'varchar',
+        'gateway_subscription_id': 'varchar', 'product_type': 'varchar', 'plan_id': 'varchar',
+        'billing_interval': 'varchar', 'quantity': 'bigint', 'amount_minor': 'bigint',
+        'currency': 'varchar', 'service_period_start': 'date', 'service_period_end': 'date',
+        'status': 'varchar', 'refunded_amount_minor': 'bigint', 'created_at': 'timestamptz',
+        'updated_at': 'timestamptz', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

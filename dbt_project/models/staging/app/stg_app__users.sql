@@ -1,6 +1,9 @@
 with source as (
 
-    select * from {{ source('app', 'users') }}
+    {{ source_or_empty('app', 'users', {
+        'user_id': 'varchar', 'account_id': 'varchar', 'email': 'varchar',
+        'full_name': 'varchar', 'role': 'varchar', 'signed_up_at': 'timestamptz',
+        'last_login_at': 'timestamptz', 'updated_at': 'timestamptz'}) }}
 
 ),
 

@@ -1,6 +1,8 @@
 with source as (
 
-    select * from {{ source('fx', 'fx_rates') }}
+    {{ source_or_empty('fx', 'fx_rates', {
+        'date': 'date', 'currency': 'varchar', 'rate': 'decimal(18, 8)',
+        '_dlt_load_id': 'varchar'}) }}
 
 ),
 

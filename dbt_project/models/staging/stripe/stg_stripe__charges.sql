@@ -5,7 +5,10 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'charges') }}
+    {{ source_or_empty('stripe', 'charges', {
+        'id': 'varchar', 'customer': 'varchar', 'currency': 'varchar', 'status': 'varchar',
+        'paid': 'boolean', 'amount': 'bigint', 'amount_refunded': 'bigint', 'created': 'bigint',
+        '_dlt_load_id': 'varchar'}) }}
 
 ),
 

@@ -5,7 +5,10 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'credit_notes') }}
+    {{ source_or_empty('stripe', 'credit_notes', {
+        'id': 'varchar', 'invoice': 'varchar', 'customer': 'varchar', 'currency': 'varchar',
+        'status': 'varchar', 'type': 'varchar', 'amount': 'bigint', 'subtotal': 'bigint',
+        'total': 'bigint', 'created': 'bigint', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

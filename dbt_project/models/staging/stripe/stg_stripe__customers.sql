@@ -2,7 +2,9 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'customers') }}
+    {{ source_or_empty('stripe', 'customers', {
+        'id': 'varchar', 'email': 'varchar', 'currency': 'varchar', 'delinquent': 'boolean',
+        'created': 'bigint', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

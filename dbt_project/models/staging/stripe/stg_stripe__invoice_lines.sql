@@ -4,7 +4,9 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'invoices__lines') }}
+    {{ source_or_empty('stripe', 'invoices__lines', {
+        'id': 'varchar', '_dlt_id': 'varchar', 'invoice': 'varchar', 'currency': 'varchar',
+        'amount': 'bigint', 'period__start': 'bigint', 'period__end': 'bigint'}) }}
 
 ),
 

@@ -2,7 +2,10 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'invoices') }}
+    {{ source_or_empty('stripe', 'invoices', {
+        'id': 'varchar', '_dlt_id': 'varchar', 'customer': 'varchar', 'currency': 'varchar',
+        'status': 'varchar', 'subtotal': 'bigint', 'total': 'bigint', 'amount_due': 'bigint',
+        'amount_paid': 'bigint', 'created': 'bigint', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

@@ -2,7 +2,9 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'prices') }}
+    {{ source_or_empty('stripe', 'prices', {
+        'id': 'varchar', 'product': 'varchar', 'currency': 'varchar', 'unit_amount': 'bigint',
+        'type': 'varchar', 'active': 'boolean', 'created': 'bigint'}) }}
 
 ),
 

@@ -1,6 +1,7 @@
 with source as (
 
-    select * from {{ source('stripe', 'products') }}
+    {{ source_or_empty('stripe', 'products', {
+        'id': 'varchar', 'name': 'varchar', 'active': 'boolean', 'created': 'bigint'}) }}
 
 ),
 

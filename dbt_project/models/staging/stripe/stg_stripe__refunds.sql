@@ -5,7 +5,9 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'refunds') }}
+    {{ source_or_empty('stripe', 'refunds', {
+        'id': 'varchar', 'charge': 'varchar', 'currency': 'varchar', 'status': 'varchar',
+        'amount': 'bigint', 'created': 'bigint', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

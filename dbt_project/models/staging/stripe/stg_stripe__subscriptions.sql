@@ -2,7 +2,10 @@
 
 with source as (
 
-    select * from {{ source('stripe', 'subscriptions') }}
+    {{ source_or_empty('stripe', 'subscriptions', {
+        'id': 'varchar', 'customer': 'varchar', 'currency': 'varchar', 'status': 'varchar',
+        'created': 'bigint', 'start_date': 'bigint', 'canceled_at': 'bigint',
+        'ended_at': 'bigint', '_dlt_load_id': 'varchar'}) }}
 
 ),
 

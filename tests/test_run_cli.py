@@ -1,0 +1,172 @@
+"""`revwh run`: the whole pipeline on files, run as a user runs it (a separate process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from revwh.cli import app
+from revwh.transform import artifacts_dir, target_env
+from tests.conftest import AS_OF, REPO_ROOT
+
+CENT = Decimal("0.01")
+runner = CliRunner()
+
+
+def revwh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("REVWH_WAREHOUSE", "STRIPE_API_KEY")}
+    env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep messages on one line
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "revwh.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_run(small_world, tmp_path_factory):
+    """One `revwh run` of the small world into a fresh warehouse, from an unrelated cwd."""
+    folder = tmp_path_factory.mktemp("run")
+    warehouse = folder / "warehouse" / "small.duckdb"
+    done = revwh(
+        "run",
+        "--stripe-fixtures",
+        str(small_world / "stripe"),
+        "--app-db",
+        str(small_world / "app.sqlite"),
+        "--fx-rates",
+        str(small_world / "fx_rates.csv"),
+        "--cost-sheets",
+        str(small_world / "cost_sheets"),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--warehouse",
+        str(warehouse),
+        cwd=folder,
+    )
+    return done, warehouse, done.stdout + done.stderr
+
+
+def test_run_builds_the_small_world(small_run, small_world):
+    done, warehouse, output = small_run
+    assert done.returncode == 0, output
+    assert "dbt build passed" in output
+    assert "Pipeline done" in output
+    manifest = orjson.loads((small_world / "ground_truth" / "summary.json").read_bytes())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        customers = con.execute("SELECT count(*) FROM raw_stripe.customers").fetchone()[0]
+        assert customers == manifest["stripe_objects"]["customers"]
+        assert con.execute("SELECT count(*) FROM raw_fx.fx_rates").fetchone()[0] > 0
+    # dbt's artifacts and log stay next to the warehouse, not in the repository
+    assert (artifacts_dir(str(warehouse)) / "logs" / "dbt.log").is_file()
+    assert (artifacts_dir(str(warehouse)) / "target" / "run_results.json").is_file()
+
+
+def test_run_mrr_matches_the_ground_truth_to_the_cent(small_run, small_world):
+    done, warehouse, output = small_run
+    assert done.returncode == 0, output
+    truth = orjson.loads((small_world / "ground_truth" / "summary.json").read_bytes())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(
+            "SELECT mrr_end FROM marts.mrr_summary_daily WHERE summary_date = ?", [AS_OF]
+        ).fetchone()
+    assert row is not None, f"marts.mrr_summary_daily has no row for {AS_OF}"
+    mrr = Decimal(str(row[0])).quantize(CENT, rounding=ROUND_HALF_UP)
+    assert mrr == Decimal(truth["mrr_usd"])
+
+
+def test_run_fails_on_a_broken_dbt_var(small_run, tmp_path):
+    """A setting the MRR rules refuse fails the build (exit 1) and says which setting."""
+    _, warehouse, output = small_run
+    assert warehouse.exists(), output
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(warehouse, copy)
+    failed = revwh(
+        "run",
+        "--as-of",
+        AS_OF.isoformat(),
+        "--warehouse",
+        str(copy),
+        "--vars",
+        "{churn_recognition: bogus}",
+        cwd=tmp_path,
+    )
+    text = failed.stdout + failed.stderr
+    assert failed.returncode == 1, text
+    assert "churn_recognition must be 'ended' or 'requested', got bogus" in text
+    assert "dbt build failed:" in text
+    assert "Traceback" not in text
+
+
+def test_run_fails_readably_on_empty_stripe_fixtures(tmp_path):
+    empty = tmp_path / "export"
+    empty.mkdir()
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--stripe-fixtures",
+            str(empty),
+            "--as-of",
+            AS_OF.isoformat(),
+            "--warehouse",
+            str(tmp_path / "wh.duckdb"),
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 1, result.output
+    assert "no Stripe fixtures" in result.output
+    assert "models were not built because a load failed" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "Missing option '--as-of'"),
+        (["--as-of", "15/11/2026"], "YYYY-MM-DD"),
+        (["--as-of", "2026-11-15", "--vars", "[1, 2]"], "must be a mapping"),
+        (["--as-of", "2026-11-15", "--vars", "{as_of: 2026-01-01}"], "--as-of"),
+        (["--as-of", "2026-11-15", "--stripe-fixtures", "/no/such/dir"], "no such folder"),
+    ],
+)
+def test_run_rejects_bad_options(args, message):
+    result = runner.invoke(app, ["run", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+def test_run_has_help():
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in ("--stripe-fixtures", "--fx-rates", "--app-db", "--cost-sheets", "--as-of"):
+        assert option in result.output
+
+
+def test_target_env_for_postgres_keeps_the_password_out_of_paths():
+    url = "postgresql://rev:s3cr%40t@db.example:6543/finance"
+    env = target_env(url)
+    assert env == {
+        "REVWH_TARGET": "postgres",
+        "REVWH_PG_HOST": "db.example",
+        "REVWH_PG_PORT": "6543",
+        "REVWH_PG_USER": "rev",
+        "REVWH_PG_PASSWORD": "s3cr@t",
+        "REVWH_PG_DATABASE": "finance",
+    }
+    assert "s3cr" not in str(artifacts_dir(url))
+    duck = target_env("some/where.duckdb")
+    assert duck["REVWH_TARGET"] == "duckdb" and Path(duck["REVWH_WAREHOUSE"]).is_absolute()
