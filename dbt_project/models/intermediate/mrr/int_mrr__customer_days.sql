@@ -104,6 +104,31 @@ item_days as (
 
 ),
 
+known_values as (
+
+    -- a day without an exchange rate invents no movement: the item keeps the last value
+    -- it had in the reporting currency, and the row is flagged insufficient_data
+    select
+        *,
+        count(mrr_reporting) over (
+            partition by item_key order by change_date rows between unbounded preceding and current row
+        ) as known_value_group
+    from item_days
+
+),
+
+carried as (
+
+    select
+        *,
+        coalesce(
+            max(mrr_reporting) over (partition by item_key, known_value_group),
+            cast(0 as decimal(18, 4))
+        ) as mrr_reporting_known
+    from known_values
+
+),
+
 item_changes as (
 
     -- each item's value before this change, and the FX part of the change
@@ -111,8 +136,8 @@ item_changes as (
         *,
         lag(mrr4, 1, 0) over (partition by item_key order by change_date) as previous_mrr4,
         lag(mrr_original) over (partition by item_key order by change_date) as previous_mrr_original,
-        lag(mrr_reporting, 1, cast(0 as decimal(18, 4))) over (partition by item_key order by change_date) as previous_mrr_reporting
-    from item_days
+        lag(mrr_reporting_known, 1, cast(0 as decimal(18, 4))) over (partition by item_key order by change_date) as previous_mrr_reporting
+    from carried
 
 ),
 
@@ -124,7 +149,7 @@ item_deltas as (
         change_date,
         is_missing_rate,
         mrr4 - previous_mrr4 as original_delta4,
-        coalesce(mrr_reporting, 0) - coalesce(previous_mrr_reporting, 0) as reporting_delta,
+        mrr_reporting_known - previous_mrr_reporting as reporting_delta,
         case
             when previous_mrr4 <> 0 and mrr4 <> 0
                 then {{ convert_amount('previous_mrr_original', 'rate_to_reporting', 4) }}
@@ -195,8 +220,9 @@ classified as (
             when mrr_change < 0 then 'contraction'
         end as movement_type
     from with_before
-    -- a day whose changes cancel out (a plan swapped for one at the same price) is no change
-    where reporting_delta <> 0 or original_delta4 <> 0
+    -- a day whose changes cancel out (a plan swapped for one at the same price) is no
+    -- change; a day that lacked a rate stays visible with its flag
+    where reporting_delta <> 0 or original_delta4 <> 0 or has_missing_rate = 1
 
 ),
 

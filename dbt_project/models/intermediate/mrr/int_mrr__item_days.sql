@@ -112,7 +112,11 @@ final as (
         mrr4,
         mrr_original,
         rate_to_reporting,
-        {{ convert_amount('mrr_original', 'rate_to_reporting', 4) }} as mrr_reporting,
+        -- a worthless item is 0 in any currency; a paid one without a rate stays unknown
+        case
+            when mrr4 = 0 then cast(0 as decimal(18, 4))
+            else {{ convert_amount('mrr_original', 'rate_to_reporting', 4) }}
+        end as mrr_reporting,
         -- a worthless item needs no rate; a missing rate for a paid one is never guessed
         mrr4 <> 0 and rate_to_reporting is null as is_missing_rate,
         source_load_id,

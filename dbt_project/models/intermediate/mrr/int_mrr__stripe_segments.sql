@@ -122,7 +122,8 @@ proration_changes as (
 
     -- per item and change time, the line charging the new price for the rest of the
     -- period; its credit twin only takes back the old price. An item removed mid-period
-    -- has a credit line only: it is worth 0 from then on.
+    -- (a credit line only), moved to a free price or changed during a trial (0.00 lines)
+    -- is worth 0 from then on.
     select
         *,
         row_number() over (
@@ -139,7 +140,7 @@ proration_debits as (
     select
         *,
         case
-            when amount_minor < 0 then 0
+            when amount_minor <= 0 then 0
             else cast(round(unit_amount_minor * quantity) as bigint)
         end as full_gross_minor
     from proration_changes
