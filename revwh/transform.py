@@ -322,7 +322,9 @@ def build_models(
     threads: int | None = None,
     console: Console | None = None,
     exclude: str | None = None,
+    unit_tests: bool = False,
     every_node: bool = False,
+    command: str = "build",
 ) -> BuildResult:
     """`dbt build` (models, seeds, snapshots and their tests, in DAG order) against
     `warehouse` (DuckDB path or postgresql:// URL; default `REVWH_WAREHOUSE` or
@@ -337,7 +339,7 @@ def build_models(
     env = target_env(warehouse)
     out = artifacts_dir(warehouse)
     args = [
-        "build",
+        command,  # build; `test` runs tests alone (unit tests are only selectable that way)
         "--project-dir",
         str(PROJECT_DIR),
         "--profiles-dir",
@@ -358,8 +360,11 @@ def build_models(
         args.append("--full-refresh")
     if select:
         args += ["--select", select]
-    if exclude:
-        args += ["--exclude", exclude]
+    # unit tests check the SQL's logic on made-up rows, not the data: CI runs them
+    # (tests/dbt/test_unit_tests.py), a data build skips them
+    excluded = [e for e in (exclude, None if unit_tests else "test_type:unit") if e]
+    if excluded:
+        args += ["--exclude", *excluded]
     if threads:
         args += ["--threads", str(threads)]
     with _environment(env), _Progress(console, every_node) as progress:

@@ -6,19 +6,11 @@
     at the new rate is FX (`fx_adjustment`); the rest is the movement, so
     mrr_after = mrr_before + fx_adjustment + mrr_change holds on every row.
 
-    Incremental: an hourly run rebuilds only the customers whose source rows were loaded
-    after the previous build (dlt load ids: a re-fetched invoice, a late refund or a
-    back-dated cancellation lands with a new load id), whose FX rates were corrected,
-    whose previous answer lacked a rate, or whose gateway retry window has moved. A
-    changed setting (reporting currency, churn recognition, ...) rebuilds everyone. -#}
+    Incremental by customer, like int_mrr__segments (see int_build__rebuild_scope for who
+    is recomputed and why). -#}
 
--- depends_on: {{ ref('stg_stripe__invoices') }}
--- depends_on: {{ ref('stg_stripe__subscriptions') }}
--- depends_on: {{ ref('stg_stripe__customers') }}
--- depends_on: {{ ref('stg_app__transactions') }}
--- depends_on: {{ ref('stg_app__accounts') }}
--- depends_on: {{ ref('stg_fx__rates') }}
--- depends_on: {{ ref('int_customers__id_map') }}
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
 
 {{ config(
     materialized='incremental',
@@ -27,80 +19,14 @@
     on_schema_change='fail',
 ) }}
 
-{%- set fingerprint = mrr_settings_fingerprint() %}
-
 with
-
-{% if is_incremental() %}
-previous_build as (
-
-    select
-        max(source_watermark) as watermark,
-        max(settings_fingerprint) as settings_fingerprint,
-        max(built_as_of) as built_as_of
-    from {{ this }}
-
-),
-
-changed_stripe_customers as (
-
-    select stripe_customer_id from {{ ref('stg_stripe__invoices') }}
-    where dlt_load_id > (select watermark from previous_build)
-    union
-    select stripe_customer_id from {{ ref('stg_stripe__subscriptions') }}
-    where dlt_load_id > (select watermark from previous_build)
-    union
-    select stripe_customer_id from {{ ref('stg_stripe__customers') }}
-    where dlt_load_id > (select watermark from previous_build)
-
-),
-
-changed_accounts as (
-
-    select account_id from {{ ref('stg_app__transactions') }}
-    where dlt_load_id > (select watermark from previous_build)
-        or (status = 'failed'
-            and {{ add_days('service_period_start', var('gateway_retry_days', 1)) }}
-                >= (select built_as_of from previous_build))
-    union
-    select account_id from {{ ref('stg_app__accounts') }}
-    where dlt_load_id > (select watermark from previous_build)
-
-),
-
-corrected_currencies as (
-
-    -- a revised rate (not a new day) can change any history in its currency
-    select distinct currency from {{ ref('stg_fx__rates') }}
-    where dlt_load_id > (select watermark from previous_build)
-        and rate_date <= (select built_as_of from previous_build)
-
-),
-
-dirty_customers as (
-
-    select id_map.customer_id
-    from {{ ref('int_customers__id_map') }} as id_map
-    where (id_map.id_type = 'stripe_customer'
-            and id_map.source_id in (select stripe_customer_id from changed_stripe_customers))
-        or (id_map.id_type = 'app_account'
-            and id_map.source_id in (select account_id from changed_accounts))
-        -- a changed setting rebuilds everyone
-        or (select settings_fingerprint from previous_build) <> '{{ fingerprint }}'
-    union
-    select customer_id from {{ this }}
-    where data_quality <> 'actual'
-        or currency in (select currency from corrected_currencies)
-
-),
-{% endif %}
 
 item_days as (
 
     select * from {{ ref('int_mrr__item_days') }}
-    {% if is_incremental() %}
-    where customer_id in (select customer_id from dirty_customers)
-    {% endif %}
+    {%- if is_incremental() %}
+    where {{ customer_in_rebuild_scope('customer_id') }}
+    {%- endif %}
 
 ),
 
@@ -242,20 +168,9 @@ final as (
         original_before4 > 0 as was_paying,
         original_after4 > 0 as is_paying,
         case when lacks_rate = 1 then 'insufficient_data' else 'actual' end as data_quality,
-        '{{ fingerprint }}' as settings_fingerprint,
-        {{ as_of_date() }} as built_as_of,
-        (
-            select max(load_id) from (
-                {%- for dataset in ['stripe', 'app', 'fx'] %}
-                {%- if source_relation_or_none(dataset, '_dlt_loads') is not none or not execute %}
-                select max(load_id) as load_id from {{ source(dataset, '_dlt_loads') }}
-                {%- else %}
-                select cast(null as varchar) as load_id
-                {%- endif %}
-                {{ 'union all' if not loop.last }}
-                {%- endfor %}
-            ) as loads
-        ) as source_watermark
+        (select settings_fingerprint from {{ ref('int_build__state') }}) as settings_fingerprint,
+        (select as_of_date from {{ ref('int_build__state') }}) as built_as_of,
+        (select watermark from {{ ref('int_build__state') }}) as source_watermark
     from classified
 
 )

@@ -3,13 +3,27 @@
 
     Segments of one item are taken in start order: a segment holds from its start until
     the next one starts (a proration overrides the rest of the period) or it ends; a gap
-    after an end means the item is worth 0 until something starts again. -#}
+    after an end means the item is worth 0 until something starts again. Incremental by
+    customer, like int_mrr__segments. -#}
+
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 
 {%- set reporting = reporting_currency() | lower %}
 
 with segments as (
 
     select * from {{ ref('int_mrr__segments') }}
+    {%- if is_incremental() %}
+    where {{ customer_in_rebuild_scope('customer_id') }}
+    {%- endif %}
 
 ),
 

@@ -1,14 +1,26 @@
-{#- Every MRR segment of every gateway, keyed by the unified customer. -#}
+{#- Every MRR segment of every gateway, keyed by the unified customer. Incremental: a build
+    recomputes the segments of the customers in int_build__rebuild_scope only (deleting and
+    re-inserting all of their rows), reading just their raw rows. -#}
+
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
 
 with stripe_segments as (
 
-    select * from {{ ref('int_mrr__stripe_segments') }}
+    {{ mrr_stripe_segments(scoped=is_incremental()) }}
 
 ),
 
 gateway_segments as (
 
-    select * from {{ ref('int_mrr__gateway_segments') }}
+    {{ mrr_gateway_segments(scoped=is_incremental()) }}
 
 ),
 

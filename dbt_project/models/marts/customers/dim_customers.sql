@@ -3,9 +3,22 @@
     Status on the as-of date: lead (never paid), active, past_due (paying, a Stripe
     subscription in dunning) or churned (paid before, pays nothing now). -#}
 
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with id_map as (
 
     select * from {{ ref('int_customers__id_map') }}
+    {%- if is_incremental() %}
+    where {{ mart_customer_in_refresh('customer_id') }}
+    {%- endif %}
 
 ),
 
@@ -31,12 +44,18 @@ customer_days as (
 
     select * from {{ ref('int_mrr__customer_days') }}
     where change_date <= {{ as_of_date() }}
+    {%- if is_incremental() %}
+        and {{ mart_customer_in_refresh('customer_id') }}
+    {%- endif %}
 
 ),
 
 segments as (
 
     select * from {{ ref('int_mrr__segments') }}
+    {%- if is_incremental() %}
+    where {{ mart_customer_in_refresh('customer_id') }}
+    {%- endif %}
 
 ),
 

@@ -3,10 +3,23 @@
     movements, so that for every row
     mrr = mrr_start + new + expansion + reactivation - contraction - churned + fx_adjustment. -#}
 
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with customer_days as (
 
     select * from {{ ref('int_mrr__customer_days') }}
     where change_date <= {{ as_of_date() }}
+    {%- if is_incremental() %}
+        and {{ mart_customer_in_refresh('customer_id', monthly=true) }}
+    {%- endif %}
 
 ),
 

@@ -1,10 +1,23 @@
 {#- One row per customer per day with an MRR movement, up to the as-of date. Changes that
     come only from exchange rates are not movements (see mrr_summary_* fx_adjustment). -#}
 
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with customer_days as (
 
     select * from {{ ref('int_mrr__customer_days') }}
     where change_date <= {{ as_of_date() }}
+    {%- if is_incremental() %}
+        and {{ mart_customer_in_refresh('customer_id') }}
+    {%- endif %}
 
 ),
 

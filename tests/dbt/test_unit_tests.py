@@ -1,0 +1,22 @@
+"""The dbt unit tests (`unit_tests:` in the model YAML files): one or more per rule of
+MRR_RULES.md, on hand-made rows. Data builds skip them; they run here, once, against the
+small warehouse (dbt needs the models' tables to know their column types)."""
+
+from __future__ import annotations
+
+import shutil
+
+from revwh.transform import build_models
+from tests.conftest import AS_OF
+
+
+def test_every_dbt_unit_test_passes(small_warehouse, tmp_path):
+    warehouse = tmp_path / "revenue.duckdb"
+    shutil.copy(small_warehouse, warehouse)
+    result = build_models(
+        str(warehouse), AS_OF, select="test_type:unit", unit_tests=True, command="test"
+    )
+    assert result.success, result.describe_failures()
+    passed = result.counts.get("unit_test", result.counts.get("test", {})).get("passed", 0)
+    print(f"{passed} dbt unit tests passed")
+    assert passed >= 30
