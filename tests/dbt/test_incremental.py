@@ -75,6 +75,26 @@ def test_a_back_dated_cancellation_is_picked_up_and_matches_a_full_refresh(wareh
         "canceled_at = ?, _dlt_load_id = ? where id = ?",
         [ended_epoch, ended_epoch, _new_load_id(connection), subscription_id],
     )
+    # and a late refund of the customer's latest charge, loaded in the same run
+    connection.execute(
+        """
+        insert into raw_stripe.refunds by name
+        select * replace (
+            'py_late_refund' as id, charges.id as charge, 500 as amount,
+            charges.currency as currency, ? as created, ? as _dlt_load_id,
+            'py_late_refund' as _dlt_id)
+        from (select * from raw_stripe.refunds limit 1) as template,
+            (select id, currency from raw_stripe.charges
+             where customer = (select customer from raw_stripe.subscriptions where id = ?)
+                and status = 'succeeded'
+             order by created desc limit 1) as charges
+        """,
+        [
+            ended_epoch,
+            connection.execute("select max(load_id) from raw_stripe._dlt_loads").fetchone()[0],
+            subscription_id,
+        ],
+    )
     untouched = connection.execute(
         "select count(*) from intermediate.int_mrr__customer_days where customer_id <> ?",
         [customer_id],

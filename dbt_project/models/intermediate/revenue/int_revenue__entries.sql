@@ -4,21 +4,55 @@
     gateways' payments and refunds. Amounts are integer minor units of `currency`;
     refunded and credited amounts are positive magnitudes. -#}
 
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+-- depends_on: {{ ref('int_revenue__invoice_lines') }}
+-- depends_on: {{ ref('int_revenue__stripe_settlements') }}
+-- depends_on: {{ ref('int_revenue__gateway_transactions') }}
+-- depends_on: {{ ref('stg_stripe__invoices') }}
+-- depends_on: {{ ref('stg_stripe__invoice_lines') }}
+-- depends_on: {{ ref('stg_stripe__prices') }}
+-- depends_on: {{ ref('stg_stripe__invoice_line_discounts') }}
+-- depends_on: {{ ref('stg_stripe__invoice_line_taxes') }}
+-- depends_on: {{ ref('stg_stripe__charges') }}
+-- depends_on: {{ ref('stg_stripe__refunds') }}
+-- depends_on: {{ ref('stg_stripe__credit_notes') }}
+-- depends_on: {{ ref('stg_app__transactions') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with invoice_lines as (
 
+    {% if is_incremental() %}
+    {{ revenue_invoice_lines(scoped=true) }}
+    {% else %}
     select * from {{ ref('int_revenue__invoice_lines') }}
+    {% endif %}
 
 ),
 
 settlements as (
 
+    {% if is_incremental() %}
+    {{ revenue_stripe_settlements(scoped=true) }}
+    {% else %}
     select * from {{ ref('int_revenue__stripe_settlements') }}
+    {% endif %}
 
 ),
 
 gateway_transactions as (
 
+    {% if is_incremental() %}
+    {{ revenue_gateway_transactions(scoped=true) }}
+    {% else %}
     select * from {{ ref('int_revenue__gateway_transactions') }}
+    {% endif %}
 
 ),
 

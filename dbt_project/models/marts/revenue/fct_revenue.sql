@@ -1,12 +1,26 @@
 {#- Revenue: money invoiced and collected, refunds and credit notes, per customer, day,
     gateway, currency and revenue type, in the original and the reporting currency.
     Grain and identities: fct_revenue.yml. MRR is a different thing (fct_mrr_*). -#}
+
+-- depends_on: {{ ref('int_build__state') }}
+-- depends_on: {{ ref('int_build__rebuild_scope') }}
+
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 {%- set reporting = reporting_currency() | lower %}
 {%- set measures = ['invoiced', 'credited', 'collected', 'refunded', 'uncredited_refund'] %}
 
 with entries as (
 
     select * from {{ ref('int_revenue__entries') }}
+    {%- if is_incremental() %}
+    where {{ customer_in_rebuild_scope('customer_id') }}
+    {%- endif %}
 
 ),
 
