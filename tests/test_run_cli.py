@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -16,48 +13,10 @@ from typer.testing import CliRunner
 
 from revwh.cli import app
 from revwh.transform import artifacts_dir, target_env
-from tests.conftest import AS_OF, REPO_ROOT
+from tests.conftest import AS_OF, revwh
 
 CENT = Decimal("0.01")
 runner = CliRunner()
-
-
-def revwh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("REVWH_WAREHOUSE", "STRIPE_API_KEY")}
-    env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep messages on one line
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "revwh.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
-@pytest.fixture(scope="module")
-def small_run(small_world, tmp_path_factory):
-    """One `revwh run` of the small world into a fresh warehouse, from an unrelated cwd."""
-    folder = tmp_path_factory.mktemp("run")
-    warehouse = folder / "warehouse" / "small.duckdb"
-    done = revwh(
-        "run",
-        "--stripe-fixtures",
-        str(small_world / "stripe"),
-        "--app-db",
-        str(small_world / "app.sqlite"),
-        "--fx-rates",
-        str(small_world / "fx_rates.csv"),
-        "--cost-sheets",
-        str(small_world / "cost_sheets"),
-        "--as-of",
-        AS_OF.isoformat(),
-        "--warehouse",
-        str(warehouse),
-        cwd=folder,
-    )
-    return done, warehouse, done.stdout + done.stderr
 
 
 def test_run_builds_the_small_world(small_run, small_world):
