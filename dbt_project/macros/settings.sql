@@ -43,17 +43,33 @@
 {#- True for a row of the given source id when this build recomputes its customer: always
     in a full build, else when the customer is in int_build__rebuild_scope. Used early in the
     per-customer models, before any window or join, so an hourly run reads only the rows of
-    the customers that changed. -#}
+    the customers that changed. The scope is read when the model compiles (it was built
+    earlier in the same run) and written as a literal list, which the database applies
+    while scanning; a large scope falls back to a subquery. -#}
 {% macro in_rebuild_scope(column, id_type) -%}
-    ((select rebuild_all from {{ ref('int_build__state') }})
-        or {{ column }} in (
-            select source_id from {{ ref('int_build__rebuild_scope') }} where id_type = '{{ id_type }}'))
+    {{ return(_scope_condition(column, "id_type = '" ~ id_type ~ "'", 'source_id')) }}
 {%- endmacro %}
 
 {#- The same test for a unified customer id. -#}
 {% macro customer_in_rebuild_scope(column) -%}
-    ((select rebuild_all from {{ ref('int_build__state') }})
-        or {{ column }} in (select customer_id from {{ ref('int_build__rebuild_scope') }}))
+    {{ return(_scope_condition(column, 'true', 'customer_id')) }}
+{%- endmacro %}
+
+{% macro _scope_condition(column, where, id_column, max_literals=20000) -%}
+    {%- set state = ref('int_build__state') -%}
+    {%- set scope = ref('int_build__rebuild_scope') -%}
+    {%- if execute -%}
+        {%- set rebuild_all = run_query('select rebuild_all from ' ~ state).columns[0].values() -%}
+        {%- if rebuild_all | length == 0 or rebuild_all[0] -%}{{ return('(1 = 1)') }}{%- endif -%}
+        {%- set ids = run_query('select distinct ' ~ id_column ~ ' from ' ~ scope ~ ' where ' ~ where).columns[0].values() -%}
+        {%- if ids | length == 0 -%}{{ return('(1 = 0)') }}{%- endif -%}
+        {%- if ids | length <= max_literals -%}
+            {%- set quoted = [] -%}
+            {%- for id in ids -%}{%- do quoted.append("'" ~ (id | replace("'", "''")) ~ "'") -%}{%- endfor -%}
+            {{ return('(' ~ column ~ ' in (' ~ quoted | join(', ') ~ '))') }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return('((select rebuild_all from ' ~ state ~ ') or ' ~ column ~ ' in (select ' ~ id_column ~ ' from ' ~ scope ~ ' where ' ~ where ~ '))') }}
 {%- endmacro %}
 
 {#- True for a customer whose rows in a per-customer mart this build recomputes: everyone in
@@ -62,7 +78,7 @@
     (a cancellation scheduled for the end of a period becomes visible without new data). -#}
 {% macro mart_customer_in_refresh(column, monthly=false) -%}
     ((select rebuild_all{% if monthly %} or is_new_month{% endif %} from {{ ref('int_build__state') }})
-        or {{ column }} in (select customer_id from {{ ref('int_build__rebuild_scope') }})
+        or {{ customer_in_rebuild_scope(column) }}
         or {{ column }} in (
             select customer_id from {{ ref('int_mrr__customer_days') }}
             where change_date > (select previous_as_of_date from {{ ref('int_build__state') }})

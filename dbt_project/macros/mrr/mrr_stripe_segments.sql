@@ -16,6 +16,12 @@ with lines as (
 
     select * from {{ ref('stg_stripe__invoice_lines') }}
     where subscription_item_id is not null
+    {%- if scoped %}
+        -- only the lines of the invoices in scope, before anything is aggregated
+        and invoice_id in (
+            select invoice_id from {{ ref('stg_stripe__invoices') }}
+            where {{ in_rebuild_scope('stripe_customer_id', 'stripe_customer') }})
+    {%- endif %}
 
 ),
 
@@ -58,6 +64,9 @@ line_discounts as (
 
     select invoice_line_row_id, sum(discount_minor) as discount_minor
     from {{ ref('stg_stripe__invoice_line_discounts') }}
+    {%- if scoped %}
+    where invoice_line_row_id in (select invoice_line_row_id from lines)
+    {%- endif %}
     group by invoice_line_row_id
 
 ),
@@ -69,6 +78,9 @@ line_taxes as (
         sum(case when is_inclusive then tax_minor else 0 end) as inclusive_tax_minor,
         max(case when is_inclusive then tax_rate_id end) as inclusive_tax_rate_id
     from {{ ref('stg_stripe__invoice_line_taxes') }}
+    {%- if scoped %}
+    where invoice_line_row_id in (select invoice_line_row_id from lines)
+    {%- endif %}
     group by invoice_line_row_id
 
 ),

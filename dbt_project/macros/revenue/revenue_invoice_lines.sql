@@ -31,6 +31,10 @@ with invoices as (
 lines as (
 
     select * from {{ ref('stg_stripe__invoice_lines') }}
+    {%- if scoped %}
+    -- only the lines of the invoices in scope, before anything is aggregated
+    where invoice_id in (select invoice_id from invoices)
+    {%- endif %}
 
 ),
 
@@ -46,6 +50,9 @@ line_discounts as (
         invoice_line_row_id,
         sum(discount_minor) as discount_minor
     from {{ ref('stg_stripe__invoice_line_discounts') }}
+    {%- if scoped %}
+    where invoice_line_row_id in (select invoice_line_row_id from lines)
+    {%- endif %}
     group by invoice_line_row_id
 
 ),
@@ -57,6 +64,9 @@ line_taxes as (
         sum(case when is_inclusive then tax_minor else 0 end) as inclusive_tax_minor,
         sum(case when is_inclusive then 0 else tax_minor end) as exclusive_tax_minor
     from {{ ref('stg_stripe__invoice_line_taxes') }}
+    {%- if scoped %}
+    where invoice_line_row_id in (select invoice_line_row_id from lines)
+    {%- endif %}
     group by invoice_line_row_id
 
 ),
