@@ -46,12 +46,7 @@ final as (
     select
         month,
         cast(mrr_start as decimal(18, 4)) as mrr_start,
-        cast(new_mrr as decimal(18, 4)) as new_mrr,
-        cast(expansion_mrr as decimal(18, 4)) as expansion_mrr,
-        cast(reactivation_mrr as decimal(18, 4)) as reactivation_mrr,
-        cast(contraction_mrr as decimal(18, 4)) as contraction_mrr,
-        cast(churned_mrr as decimal(18, 4)) as churned_mrr,
-        cast(fx_adjustment as decimal(18, 4)) as fx_adjustment,
+        {{ bridge_movement_columns() }},
         cast(mrr_end as decimal(18, 4)) as mrr_end,
         cast(paying_customers_start as bigint) as paying_customers_start,
         cast(paying_customers_end as bigint) as paying_customers_end,
