@@ -147,7 +147,13 @@ def run_demo(
     console.print(table)
 
     if bridge:
-        console.print(_bridge_table(bridge))
+        # ten money columns need about 130 characters; piped output defaults to 80
+        width = console.width
+        console.width = max(width, 132)
+        try:
+            console.print(_bridge_table(bridge))
+        finally:
+            console.width = width
     elif result.ok:
         console.print("[yellow]marts.mrr_summary_monthly is not built by this dbt project yet.[/]")
 
