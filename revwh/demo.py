@@ -148,12 +148,13 @@ def run_demo(
 
     if bridge:
         # ten money columns need about 130 characters; piped output defaults to 80
-        width = console.width
-        console.width = max(width, 132)
-        try:
-            console.print(_bridge_table(bridge))
-        finally:
-            console.width = width
+        wide = Console(
+            file=console.file,
+            width=max(console.width, 132),
+            force_terminal=console.is_terminal,
+            color_system=console.color_system,
+        )
+        wide.print(_bridge_table(bridge))
     elif result.ok:
         console.print("[yellow]marts.mrr_summary_monthly is not built by this dbt project yet.[/]")
 
