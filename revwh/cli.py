@@ -20,6 +20,8 @@ sandbox_app = typer.Typer(
     help="The simulated SaaS business and its local API stand-ins.", no_args_is_help=True
 )
 app.add_typer(sandbox_app, name="sandbox")
+kpis_app = typer.Typer(help="The KPI table (marts.kpis).", no_args_is_help=True)
+app.add_typer(kpis_app, name="kpis")
 console = Console()
 # dlt warns about every all-null Stripe field it cannot type yet; nothing for a user to do
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
@@ -314,6 +316,42 @@ def demo(
     from revwh.demo import run_demo
 
     run_demo(out, seed, _parse_date(as_of, date.today()), scale, console)
+
+
+@kpis_app.command("export")
+def kpis_export(
+    start: Annotated[str, typer.Option("--start", help="First date, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--end", help="Last date, YYYY-MM-DD (included).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Write here (default: stdout).")
+    ] = None,
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            metavar="PATH",
+            help="DuckDB file or postgresql:// URL (env REVWH_WAREHOUSE; default "
+            "warehouse/revenue.duckdb).",
+        ),
+    ] = None,
+) -> None:
+    """Write the KPIs dated START..END as JSON: per date, KPI and segment the value, unit,
+    target, data_quality (actual | estimated | insufficient_data), reason and method."""
+    from revwh.kpis import KpiExportError, export_document, write_export
+
+    first, last = _parse_date(start), _parse_date(end)
+    if first > last:
+        raise typer.BadParameter(f"--start {first} is after --end {last}")
+    try:
+        document = export_document(warehouse, first, last)
+    except KpiExportError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    text = write_export(document, out)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        console.print(f"{len(document['kpis'])} KPI rows written to {out}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -48,3 +48,17 @@
         cast(cast({{ round_half_up_div('cast((' ~ numerator ~ ') * 10000 as decimal(38, 0)) * 1000000', 'cast((' ~ denominator ~ ') * 10000 as decimal(38, 0))') }} as decimal(38, 0)) * cast(0.000001 as decimal(7, 6)) as decimal(18, 6))
     end
 {%- endmacro %}
+
+{#- numerator / denominator as DECIMAL(18, places), rounded half away from zero; null when the
+    denominator is 0. `input_places` must cover the scale of both inputs (they are scaled to
+    integers first, so nothing is lost to a float or a truncating cast). -#}
+{% macro exact_div(numerator, denominator, places=4, input_places=6) -%}
+    {%- set input_scale = '1' ~ ('0' * input_places) -%}
+    {%- set output_scale = '1' ~ ('0' * places) -%}
+    case when coalesce({{ denominator }}, 0) = 0 then null else
+        cast(cast({{ round_half_up_div(
+            'cast((' ~ numerator ~ ') * ' ~ input_scale ~ ' as decimal(38, 0)) * ' ~ output_scale,
+            'cast((' ~ denominator ~ ') * ' ~ input_scale ~ ' as decimal(38, 0))'
+        ) }} as decimal(38, 0)) * cast(1.0 / {{ output_scale }} as decimal({{ places + 1 }}, {{ places }})) as decimal(18, {{ places }}))
+    end
+{%- endmacro %}

@@ -34,6 +34,13 @@
     {{ return(value) }}
 {%- endmacro %}
 
+{#- KPIs may be estimated (marked `estimated`, with the method) only when this is true. -#}
+{% macro allow_estimates() -%}
+    {%- set value = var('allow_estimates', false) -%}
+    {%- if value is string -%}{%- set value = value | lower in ('true', '1', 'yes') -%}{%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
 {#- One string naming every setting that changes MRR history; stored on each row of the
     incremental MRR models so a changed setting triggers a full rebuild. -#}
 {% macro mrr_settings_fingerprint() -%}

@@ -1,0 +1,2 @@
+{#- Lifetime value by acquisition channel on the as-of date (see macros/customer_value/clv_by_segment.sql). -#}
+{{ clv_by_segment('channel') }}
