@@ -10,6 +10,7 @@ MARTS = {
     "mrr_summary_monthly": "month",
     "dim_customers": "customer_id",
     "fct_revenue": "revenue_id",
+    "customer_health": "customer_id",
 }
 
 
