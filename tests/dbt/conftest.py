@@ -44,7 +44,8 @@ def rebuilt_copy(
 
 @pytest.fixture(scope="session")
 def bare_warehouse(small_warehouse, tmp_path_factory) -> Path:
-    """The small world without cost sheets and without product usage data, built with
+    """The small world without cost sheets and without product usage data (the usage table
+    never created, as before dlt's first row; no activation events), built with
     estimates allowed: whatever needs those inputs must be null and `insufficient_data`,
     since there is nothing to estimate from."""
     return rebuilt_copy(
@@ -52,7 +53,7 @@ def bare_warehouse(small_warehouse, tmp_path_factory) -> Path:
         tmp_path_factory.mktemp("bare") / "bare.duckdb",
         [
             "delete from raw_costs.cost_sheet_rows",
-            "delete from raw_app.usage_daily",
+            "drop table raw_app.usage_daily",
             "delete from raw_app.activation_events",
         ],
         AS_OF,

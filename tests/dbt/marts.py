@@ -11,6 +11,19 @@ MARTS = {
     "dim_customers": "customer_id",
     "fct_revenue": "revenue_id",
     "customer_health": "customer_id",
+    "cohort_customer_segments": "customer_segment_id",
+    "cohort_retention_monthly": "cohort_segment_month_id",
+    "cohort_revenue_monthly": "cohort_segment_month_id",
+    "activation_monthly": "month",
+    "usage_daily_by_plan": "plan_day_id",
+    "usage_expansion_opportunities": "account_month_id",
+    "unit_economics_monthly": "month, segment",
+    "clv_segments_monthly": "segment_month_id",
+    "clv_by_plan": "segment",
+    "clv_by_channel": "segment",
+    "fct_customer_value": "customer_id",
+    "customer_segments": "segment",
+    "kpis": "kpi_id",
 }
 
 

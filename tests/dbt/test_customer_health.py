@@ -6,15 +6,14 @@ The world's ground truth has no health scores, so these are invariants, not valu
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from revwh.transform import build_models
 from tests.conftest import AS_OF
+from tests.dbt.conftest import rebuilt_copy
 
 RANGES = {"usage_score": 30, "adoption_score": 25, "support_score": 20, "payment_score": 25}
 COMPONENTS = list(RANGES)
@@ -104,23 +103,24 @@ def test_stripe_only_customers_have_no_usage_score(small_warehouse):
     assert others and all(row["data_quality"] == "actual" for row in others)
 
 
-@pytest.mark.parametrize("statement", ["delete from", "drop table"])
-def test_no_usage_data_is_insufficient_data(small_warehouse, tmp_path, statement):
-    """The usage table loaded but empty, or never created (dlt creates it with its first row)."""
-    copy = tmp_path / "no_usage.duckdb"
-    shutil.copy(small_warehouse, copy)
-    connection = duckdb.connect(str(copy))
-    try:
-        connection.execute(f"{statement} raw_app.usage_daily")
-    finally:
-        connection.close()
-    result = build_models(
-        str(copy),
+@pytest.fixture(params=["empty", "never created"])
+def no_usage_warehouse(request, small_warehouse, bare_warehouse, tmp_path) -> Path:
+    """The usage table loaded but empty, or never created (dlt creates it with its first row:
+    the shared `bare_warehouse`, which also lacks cost sheets)."""
+    if request.param == "never created":
+        return bare_warehouse
+    return rebuilt_copy(
+        small_warehouse,
+        tmp_path / "no_usage.duckdb",
+        ["delete from raw_app.usage_daily"],
         AS_OF,
+        full_refresh=False,
         select="stg_app__usage_daily usage_expansion_opportunities customer_health",
     )
-    assert result.success, result.describe_failures()
-    health = _health(copy)
+
+
+def test_no_usage_data_is_insufficient_data(no_usage_warehouse):
+    health = _health(no_usage_warehouse)
     assert health
     for row in health:
         assert row["data_quality"] == "insufficient_data", row
