@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 AS_OF ?= $(shell date -u +%Y-%m-%d)
 
-.PHONY: install demo test lint format bench bench-world bench-stripe bench-dbt clean
+.PHONY: install dagster demo test lint format bench bench-world bench-stripe bench-dbt clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -13,6 +13,12 @@ AS_OF ?= $(shell date -u +%Y-%m-%d)
 
 install: $(UV)
 	$(UV) sync --frozen
+	@# Dagster imports the dbt manifest; parse once here, never at import time
+	$(UV) run dagster-dbt project prepare-and-package --file orchestration/dbt/project.py >/dev/null
+
+## Dagster's UI on the whole graph, schedules and checks (http://127.0.0.1:3000).
+dagster: install
+	DAGSTER_HOME=$(CURDIR)/.dagster $(UV) run dagster dev
 
 ## The main job on the embedded default (sandbox world, Stripe stand-in).
 demo: install

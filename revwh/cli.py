@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(
@@ -117,6 +118,42 @@ def sandbox_serve_stripe(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         request_log_path=request_log,
+    )
+
+
+@sandbox_app.command("serve-chartmogul")
+def sandbox_serve_chartmogul(
+    world: Annotated[Path, typer.Option(help="A world folder (with ground_truth/).")],
+    as_of: AsOf = None,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).")] = 12112,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHARTMOGUL_API_KEY",
+            show_envvar=True,
+            help="Accept only this key (default: any).",
+        ),
+    ] = None,
+    drift_percent: Annotated[
+        float, typer.Option(help="Report MRR this many percent above the truth.")
+    ] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added to every response.")] = 0,
+) -> None:
+    """Serve the world's business as ChartMogul would report it, for the real `chartmogul`
+    SDK and the reconciliation (`revwh reconcile --chartmogul-api-base ...`)."""
+    from sandbox.chartmogul import serve
+
+    if not (world / "ground_truth" / "customers.csv").exists():
+        raise typer.BadParameter(f"no world at {world} (run `revwh sandbox generate` first)")
+    serve(
+        world,
+        host,
+        port,
+        as_of=_parse_date(as_of),
+        api_key=api_key,
+        drift_percent=drift_percent,
+        latency_ms=latency_ms,
     )
 
 
@@ -269,10 +306,31 @@ def run_command(
     threads: Annotated[
         int | None, typer.Option(help="dbt threads (default: the profile's, 4).")
     ] = None,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile",
+            help="Also compare the MRR with ChartMogul's (key: env CHARTMOGUL_API_KEY) and "
+            "alert over the threshold.",
+        ),
+    ] = False,
+    chartmogul_api_base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="ChartMogul API base URL, e.g. the sandbox stand-in (env CHARTMOGUL_API_BASE).",
+        ),
+    ] = None,
+    publish: Annotated[
+        bool,
+        typer.Option(help="Publish a read-only copy of the marts for analysts and BI tools."),
+    ] = True,
 ) -> None:
-    """The whole pipeline on files: replay Stripe fixtures through the Stripe stand-in, load
-    the other inputs given (none is required), build and test every dbt model as of a date.
-    Exits 1 when a load, a model or a test fails."""
+    """The whole pipeline on files, as the Dagster graph in this process: replay Stripe
+    fixtures through the Stripe stand-in, load the other inputs given (none is required),
+    build and test every dbt model as of a date, run the quality checks, optionally reconcile
+    with ChartMogul, and publish the marts. Exits 1 when a load, a model, a test or a check
+    fails."""
     from revwh.pipeline import Inputs, run_pipeline
 
     as_of_date = _parse_date(as_of)
@@ -292,12 +350,20 @@ def run_command(
         vars=extra,
         threads=threads,
         console=console,
+        reconcile=reconcile,
+        chartmogul_api_base=chartmogul_api_base,
+        publish=publish,
     )
+    if result.build is not None and not result.build.success:
+        console.print(escape(result.build.describe_failures()), highlight=False)
     if not result.ok:
         for problem in result.problems():
-            console.print(f"[bold red]error:[/] {problem}", highlight=False)
+            console.print(f"[bold red]error:[/] {escape(problem)}", highlight=False)
         raise typer.Exit(1)
-    console.print(f"[bold green]Pipeline done[/] in {result.seconds:.1f} s")
+    console.print(
+        f"[bold green]Pipeline done[/] in {result.seconds:.1f} s: {escape(result.outline())}",
+        highlight=False,
+    )
 
 
 @app.command("demo")
@@ -316,6 +382,125 @@ def demo(
     from revwh.demo import run_demo
 
     run_demo(out, seed, _parse_date(as_of, date.today()), scale, console)
+
+
+@app.command("reconcile")
+def reconcile_command(
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            metavar="PATH",
+            help="DuckDB file (env REVWH_WAREHOUSE; default warehouse/revenue.duckdb).",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+    days: Annotated[int, typer.Option(help="Days back from the as-of date to compare.")] = 30,
+    month_ends: Annotated[int, typer.Option(help="Past month ends compared as well.")] = 12,
+    threshold: Annotated[
+        str, typer.Option(help="Largest absolute variance in percent that still passes.")
+    ] = "1.0",
+    top: Annotated[int, typer.Option(help="Customers listed to explain a gap.")] = 10,
+    chartmogul_api_base: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="ChartMogul API base URL, e.g. the sandbox stand-in (env CHARTMOGUL_API_BASE).",
+        ),
+    ] = None,
+    alert: Annotated[
+        bool, typer.Option(help="Send an alert (REVWH_ALERT_* sinks) when it does not pass.")
+    ] = False,
+) -> None:
+    """Compare the warehouse's daily MRR with ChartMogul's (key: env CHARTMOGUL_API_KEY) and
+    write marts.chartmogul_reconciliation(_customers). Exits 1 over the threshold or when
+    ChartMogul cannot be read."""
+    from decimal import Decimal, InvalidOperation
+
+    from rich.table import Table
+
+    from ingestion.warehouse import is_postgres, warehouse_target
+    from orchestration.chartmogul.client import ChartMogulClient, ChartMogulError
+    from orchestration.chartmogul.reconcile import reconcile
+
+    try:
+        threshold_percent = Decimal(threshold)
+    except InvalidOperation:
+        raise typer.BadParameter(
+            f"{threshold!r} is not a number", param_hint="--threshold"
+        ) from None
+    target = warehouse_target(warehouse)
+    if is_postgres(target) or not Path(target).is_file():
+        console.print(f"[bold red]error:[/] no DuckDB warehouse at {escape(target)}")
+        raise typer.Exit(1)
+    day = _parse_date(as_of, date.today())
+    try:
+        client = ChartMogulClient(api_base=chartmogul_api_base)
+        result = reconcile(
+            target,
+            client,
+            day,
+            days=days,
+            threshold_percent=threshold_percent,
+            top=top,
+            month_ends=month_ends,
+        )
+    except ChartMogulError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+
+    table = Table(title=f"MRR: the warehouse against ChartMogul ({result.currency})")
+    for column in ("date", "period", "ours", "ChartMogul", "variance", "variance %", "status"):
+        table.add_column(
+            column, justify="left" if column in ("date", "period", "status") else "right"
+        )
+    for row in result.rows:
+        colour = "green" if row.status == "ok" else "red"
+        table.add_row(
+            row.metric_date.isoformat(),
+            row.period,
+            "" if row.our_mrr is None else f"{row.our_mrr:,}",
+            "" if row.chartmogul_mrr is None else f"{row.chartmogul_mrr:,}",
+            "" if row.variance is None else f"{row.variance:+,}",
+            "" if row.variance_percent is None else f"{row.variance_percent:+}",
+            f"[{colour}]{row.status}[/]",
+        )
+    console.print(table)
+    if result.top_customers:
+        customers = Table(title="Customers that explain the gap (as-of day)")
+        for column in ("rank", "customer", "name", "ours", "ChartMogul", "variance", "share"):
+            customers.add_column(column, justify="right" if column != "name" else "left")
+        for c in result.top_customers:
+            customers.add_row(
+                str(c.rank),
+                c.customer_id,
+                c.customer_name,
+                f"{c.our_mrr:,}",
+                f"{c.chartmogul_mrr:,}",
+                f"{c.variance:+,}",
+                f"{c.abs_share_of_gap:.1%}",
+            )
+        console.print(customers)
+    console.print(escape(result.message()), highlight=False)
+    if not result.passed:
+        if alert and result.worst_day is not None:
+            from orchestration.alerts import reconciliation_alert, send_alert
+
+            worst = result.worst_day
+            report = send_alert(
+                reconciliation_alert(
+                    day,
+                    worst.metric_date,
+                    worst.our_mrr or Decimal(0),
+                    worst.chartmogul_mrr or Decimal(0),
+                    currency=result.currency,
+                    threshold_percent=threshold_percent,
+                    top_customers=result.top_customers,
+                    days_over_threshold=sum(1 for r in result.rows if r.status != "ok"),
+                )
+            )
+            console.print(escape(report.summary()), highlight=False)
+        raise typer.Exit(1)
 
 
 @kpis_app.command("export")

@@ -1,10 +1,14 @@
-"""The whole pipeline in one call: replay Stripe fixtures through the stand-in, load the
-other inputs given, build every dbt model. `revwh run` and `revwh demo` both go through
-`run_pipeline`."""
+"""The whole pipeline in one call: materialize the Dagster graph of the code location in
+this process (the loads of the inputs given, every dbt model with its tests as checks, the
+contract and freshness checks, optionally the ChartMogul reconciliation, the published copy
+of the marts). Stripe fixtures are replayed through the Stripe stand-in. `revwh run` and
+`revwh demo` both go through `run_pipeline`."""
 
 from __future__ import annotations
 
+import json
 import time
+from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,10 +16,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ingestion.report import LoadReport
 from ingestion.warehouse import is_postgres, warehouse_target
 
-from .transform import BuildResult, build_models
+from .transform import BuildResult, artifacts_dir, result_from_artifacts
 
 # The key the stand-in is started with and the loader sends: a replay is offline, so any
 # test-mode key does; a fixed one keeps a real STRIPE_API_KEY out of the replay entirely.
@@ -43,19 +46,37 @@ class Inputs:
 
 
 @dataclass
+class Reconciliation:
+    """What the reconciliation step said (None fields: it did not get that far)."""
+
+    passed: bool | None
+    message: str
+
+
+@dataclass
 class PipelineResult:
     warehouse: str
-    loads: list[LoadReport] = field(default_factory=list)
     failed_loads: dict[str, str] = field(default_factory=dict)  # source -> what went wrong
     build: BuildResult | None = None  # None: not built (a load failed)
+    failed_steps: dict[str, str] = field(default_factory=dict)  # other steps -> error
+    failed_checks: list[str] = field(default_factory=list)  # "<asset>:<check>"
+    checks_passed: int = 0
+    reconciliation: Reconciliation | None = None  # None: not asked for
+    published: str | None = None  # path of the published copy
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.failed_loads and self.build is not None and self.build.success
+        return (
+            not self.failed_loads
+            and self.build is not None
+            and self.build.success
+            and not self.failed_steps
+            and not self.failed_checks
+        )
 
     def problems(self) -> list[str]:
-        """One line per failed step, for the end of a run."""
+        """One line per failed step or check, for the end of a run."""
         lines = [
             f"{source} load failed: {message}" for source, message in self.failed_loads.items()
         ]
@@ -69,7 +90,20 @@ class PipelineResult:
             else:
                 first = (self.build.error or "see dbt's log").strip().splitlines()[0]
                 lines.append(f"dbt build failed: {first}")
+        lines += [f"{step} failed: {error}" for step, error in self.failed_steps.items()]
+        lines += [f"check failed: {name}" for name in self.failed_checks]
         return lines
+
+    def outline(self) -> str:
+        """The last line of a successful run."""
+        parts = [f"{self.checks_passed:,} checks passed"]
+        if self.reconciliation is not None:
+            parts.append(
+                "reconciled with ChartMogul" if self.reconciliation.passed else "NOT reconciled"
+            )
+        if self.published:
+            parts.append(f"marts published to {self.published}")
+        return "; ".join(parts)
 
 
 def run_pipeline(
@@ -81,14 +115,30 @@ def run_pipeline(
     vars: dict | None = None,
     threads: int | None = None,
     console: Console | None = None,
+    reconcile: bool = False,
+    chartmogul_api_base: str | None = None,
+    chartmogul_api_key: str | None = None,
+    reconciliation_config: dict | None = None,
+    publish: bool = True,
 ) -> PipelineResult:
     """Load what `inputs` names into `warehouse` (DuckDB path or postgresql:// URL; default
-    `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then `dbt build` with var `as_of`.
+    `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then build every model with var
+    `as_of`, run the checks, reconcile with ChartMogul when asked (key from
+    CHARTMOGUL_API_KEY unless given) and publish the marts.
 
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
     failed step: check `ok`."""
-    from ingestion.run import LoadOptions
+    from orchestration.definitions import resources
+    from orchestration.resources import (
+        AlertsResource,
+        ChartMogulResource,
+        DbtSettingsResource,
+        IngestionResource,
+    )
+    from orchestration.run import LOADS, materialize_warehouse
+
+    from .progress import RunProgressHandler, progress_logger
 
     console = console or Console()
     started = time.perf_counter()
@@ -98,90 +148,162 @@ def run_pipeline(
     console.print(
         f"[bold]Warehouse[/] {escape(shown)}" + (", full refresh" if full_refresh else "")
     )
-    options = LoadOptions(
-        target=target,
-        app_db=inputs.app_db,
-        cost_sheets=inputs.cost_sheets,
-        fx_rates=inputs.fx_rates,
-        full_refresh=full_refresh,
-    )
+    given = {
+        "stripe": inputs.stripe_fixtures,
+        "app": inputs.app_db,
+        "costs": inputs.cost_sheets,
+        "fx": inputs.fx_rates,
+    }
+    flags = {"stripe": "--stripe-fixtures", "app": "--app-db", "costs": "--cost-sheets"}
+    for source, value in given.items():
+        if value is None:
+            console.print(f"[dim]{source}: skipped (no {flags.get(source, '--fx-rates')})[/]")
+    sources = [s for s, value in given.items() if value is not None]
 
-    if inputs.stripe_fixtures is not None:
-        _load_stripe(Path(inputs.stripe_fixtures), options, result, console)
-    else:
-        console.print("[dim]stripe: skipped (no --stripe-fixtures)[/]")
-    for source, given, flag in (
-        ("app", inputs.app_db, "--app-db"),
-        ("costs", inputs.cost_sheets, "--cost-sheets"),
-        ("fx", inputs.fx_rates, "--fx-rates"),
-    ):
-        if given is None:
-            console.print(f"[dim]{source}: skipped (no {flag})[/]")
-            continue
-        _load(source, options, result, console)
-
-    if result.failed_loads:
-        console.print(
-            f"[red]Not building the models:[/] the load of {', '.join(result.failed_loads)} failed."
+    with ExitStack() as stack:
+        stripe_base = None
+        if inputs.stripe_fixtures is not None:
+            stripe_base = _start_stripe(Path(inputs.stripe_fixtures), stack, result, console)
+            if stripe_base is None:
+                sources.remove("stripe")
+        build_models = not result.failed_loads
+        if not build_models:
+            console.print("[red]Not building the models:[/] the Stripe stand-in did not start.")
+        out = artifacts_dir(target)
+        (out / "target" / "run_results.json").unlink(missing_ok=True)  # not last run's
+        handler = RunProgressHandler(console)
+        # dagster-dbt echoes every dbt event to sys.stdout: into a file beside dbt's log, while
+        # the progress keeps the terminal (rich resolves a console's file when it prints)
+        terminal = console.file
+        (out / "logs").mkdir(parents=True, exist_ok=True)
+        dbt_events = stack.enter_context((out / "logs" / "dbt_events.log").open("w"))
+        stack.callback(setattr, console, "file", console.file if console._file else None)
+        console.file = terminal
+        stack.enter_context(redirect_stdout(dbt_events))
+        run = materialize_warehouse(
+            resources(
+                ingestion=IngestionResource(
+                    warehouse=target,
+                    stripe_api_key=REPLAY_API_KEY if stripe_base else None,
+                    stripe_api_base=stripe_base,
+                    # local replay: no request budget
+                    stripe_requests_per_second=0 if stripe_base else None,
+                    app_db=inputs.app_db,
+                    cost_sheets=inputs.cost_sheets,
+                    fx_rates=inputs.fx_rates,
+                    full_refresh=full_refresh,
+                    required=True,
+                ),
+                dbt_settings=DbtSettingsResource(
+                    warehouse=target,
+                    as_of=as_of.isoformat() if as_of else None,
+                    vars_json=json.dumps(vars or {}),
+                    threads=threads,
+                    full_refresh=full_refresh,
+                ),
+                chartmogul=ChartMogulResource(
+                    api_key=chartmogul_api_key, api_base=chartmogul_api_base
+                ),
+                alerts=AlertsResource(),
+            ),
+            sources=sources,
+            reconcile=reconcile,
+            publish=publish,
+            models=build_models,
+            loggers={"console": progress_logger(handler)},
+            run_config=(
+                {"ops": {"chartmogul_mrr_reconciliation": {"config": reconciliation_config}}}
+                if reconcile and reconciliation_config
+                else None
+            ),
         )
-    else:
-        console.print(f"[bold]Building the models[/] (as of {as_of or 'today'})")
-        result.build = build_models(
-            target, as_of, full_refresh=full_refresh, vars=vars, threads=threads, console=console
-        )
+    _collect(run, result, handler, target, {LOADS[s].op.name: s for s in LOADS})
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _load_stripe(fixtures: Path, options, result: PipelineResult, console: Console) -> None:
+def _start_stripe(fixtures: Path, stack: ExitStack, result: PipelineResult, console: Console):
+    """Serve the fixtures through the Stripe stand-in; its URL, or None when it cannot."""
     from sandbox.stripe.server import StripeStandIn
 
-    console.print(f"[bold]Loading stripe[/] from the fixtures in {escape(str(fixtures))}")
+    console.print(f"[bold]Stripe fixtures[/] {escape(str(fixtures))}")
     started = time.perf_counter()
     try:
         standin = StripeStandIn(fixtures, rate_limit=None, api_key=REPLAY_API_KEY)
     except (OSError, ValueError) as exc:  # no such folder, no fixtures, a broken JSONL line
-        _failed(result, console, "stripe", f"cannot serve {fixtures}: {exc}")
-        return
+        result.failed_loads["stripe"] = f"cannot serve {fixtures}: {exc}"
+        console.print(f"  [red]stripe failed:[/] {escape(result.failed_loads['stripe'])}")
+        return None
     counts = standin.store.counts()
-    with standin:
-        console.print(
-            f"  Stripe stand-in on {standin.url}: {sum(counts.values()):,} objects "
-            f"({time.perf_counter() - started:.1f} s)"
+    stack.enter_context(standin)
+    console.print(
+        f"  Stripe stand-in on {standin.url}: {sum(counts.values()):,} objects "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
+    return standin.url
+
+
+def _failure_text(event) -> str:
+    data = event.event_specific_data
+    user = getattr(data, "user_failure_data", None)
+    if user is not None and user.description:
+        return user.description.strip()
+    error = getattr(data, "error", None)
+    if error is None:
+        return "failed"
+    # a Failure raised inside dagster-dbt or a loader: the innermost message says why
+    while error.cause is not None and not error.message.strip():
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error.message.strip() else "failed"
+
+
+def _collect(run, result: PipelineResult, handler, target: str, load_steps: dict) -> None:
+    from dagster import DagsterEventType
+
+    from orchestration.chartmogul.assets import CHECK_NAME
+
+    started_steps = set()
+    for event in run.all_events:
+        step = event.step_key or ""
+        if event.event_type == DagsterEventType.STEP_START:
+            started_steps.add(step)
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
+            text = _failure_text(event)
+            if step in load_steps:
+                result.failed_loads[load_steps[step]] = text
+            elif step != "warehouse_models":
+                result.failed_steps[step] = text
+    if "warehouse_models" in started_steps:
+        error = None
+        for event in run.all_events:
+            if (
+                event.event_type == DagsterEventType.STEP_FAILURE
+                and event.step_key == "warehouse_models"
+            ):
+                error = _failure_text(event)
+        result.build = result_from_artifacts(
+            artifacts_dir(target), "postgres" if is_postgres(target) else "duckdb", error
         )
-        options.stripe_api_key = REPLAY_API_KEY
-        options.stripe_api_base = standin.url
-        options.stripe_requests_per_second = 0  # local replay: no request budget
-        _load("stripe", options, result, console)
-
-
-def _load(source: str, options, result: PipelineResult, console: Console) -> None:
-    from ingestion.app_db import AppDatabaseError
-    from ingestion.run import load
-    from ingestion.stripe.api import StripeConfigError, StripeLoadError
-
-    if source != "stripe":
-        console.print(f"[bold]Loading {source}[/]")
-    try:
-        report = load(source, options, required=True)
-    except (StripeConfigError, StripeLoadError, AppDatabaseError, OSError) as exc:
-        _failed(result, console, source, str(exc))
-        return
-    result.loads.append(report)
-    console.print(f"  {escape(report.summary())}", highlight=False)
-    for note in report.notes:
-        console.print(f"  note: {escape(note)}", highlight=False)
-    for reason, count in report.rejected.most_common():
-        console.print(f"  rejected {count:,}: {escape(str(reason))}", highlight=False)
-    for error in report.errors:
-        console.print(f"  [red]error:[/] {escape(error)}", highlight=False)
-    if report.skipped:
-        # the input was given, so not finding it is an error, not a reason to skip
-        _failed(result, console, source, f"input not found ({report.skipped})")
-    elif report.errors:
-        result.failed_loads[source] = "; ".join(report.errors)
-
-
-def _failed(result: PipelineResult, console: Console, source: str, message: str) -> None:
-    result.failed_loads[source] = message
-    console.print(f"  [red]{source} failed:[/] {escape(message)}", highlight=False)
+    # a failed dbt test already fails the build (and is listed with it)
+    result.failed_checks = [
+        name
+        for step, name, severity in handler.failed_checks
+        if severity == "ERROR" and step != "warehouse_models"
+    ]
+    result.checks_passed = sum(
+        n for (_, outcome), n in handler.checks.items() if outcome == "passed"
+    )
+    for evaluation in run.get_asset_check_evaluations():
+        if evaluation.check_name == CHECK_NAME:
+            result.reconciliation = Reconciliation(
+                evaluation.passed, (evaluation.description or "").strip()
+            )
+    if "chartmogul_mrr_reconciliation" in result.failed_steps and result.reconciliation is None:
+        result.reconciliation = Reconciliation(
+            None, result.failed_steps["chartmogul_mrr_reconciliation"]
+        )
+    for event in run.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.to_user_string() == "published_marts":
+            path = materialization.metadata.get("path")
+            result.published = str(path.value) if path is not None else None

@@ -426,3 +426,39 @@ def _result(outcome_: Any, target: str, out: Path) -> BuildResult:
 def _exception_text(exc: BaseException) -> str:
     text = str(exc).strip()
     return text if text else type(exc).__name__
+
+
+def result_from_artifacts(out: Path, target: str, error: str | None = None) -> BuildResult:
+    """The BuildResult of a `dbt build` that ran elsewhere (Dagster's dbt asset, in a dbt
+    subprocess), from the run_results.json it left in `out`/target. `error`: why the step
+    failed, when dbt wrote no results (the project did not parse, ...)."""
+    import orjson
+
+    path = out / "target" / "run_results.json"
+    result = BuildResult(success=False, target=target, artifacts_dir=out)
+    if not path.is_file():
+        result.error = error or "dbt wrote no run_results.json; see dbt's log"
+        return result
+    payload = orjson.loads(path.read_bytes())
+    result.seconds = float(payload.get("elapsed_time") or 0.0)
+    for node in payload.get("results", []):
+        unique_id = node["unique_id"]
+        # model.<package>.<name>, test.<package>.<name>.<hash>, unit_test.<package>.<model>.<name>
+        parts = unique_id.split(".")
+        resource_type, name = parts[0], parts[-1] if parts[0] == "unit_test" else parts[2]
+        kind = outcome(node["status"])
+        result.counts.setdefault(resource_type, Counter())[kind] += 1
+        if kind == "failed":
+            result.failures.append(
+                NodeFailure(
+                    name=name,
+                    resource_type=resource_type,
+                    status=str(node["status"]),
+                    message=str(node.get("message") or "no message"),
+                    unique_id=unique_id,
+                )
+            )
+    result.success = not result.failures and error is None
+    if error is not None and not result.failures:
+        result.error = error
+    return result

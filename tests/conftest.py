@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 AS_OF = date(2026, 11, 15)
 START = date(2024, 11, 1)
+# the key the ChartMogul stand-in accepts in tests (never a real one)
+CHARTMOGUL_TEST_KEY = "cm_test_key"
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +37,12 @@ def shared_reference() -> Path:
     return folder
 
 
-def revwh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("REVWH_WAREHOUSE", "STRIPE_API_KEY")}
+def revwh(*args: str, cwd: Path, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    hidden = ("REVWH_WAREHOUSE", "STRIPE_API_KEY", "CHARTMOGUL_API_KEY", "CHARTMOGUL_API_BASE")
+    env = {
+        k: v for k, v in os.environ.items() if k not in hidden and not k.startswith("REVWH_ALERT")
+    }
+    env.update(env_extra or {})
     env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep messages on one line
     env["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
@@ -51,10 +57,19 @@ def revwh(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def small_run(small_world, tmp_path_factory):
-    """One `revwh run` of the small world into a fresh warehouse, from an unrelated cwd."""
+    """One `revwh run --reconcile` of the small world into a fresh warehouse, from an
+    unrelated cwd, against the ChartMogul stand-in holding the same business."""
+    from sandbox.chartmogul import ChartMogulStandIn
+
     folder = tmp_path_factory.mktemp("run")
     warehouse = folder / "warehouse" / "small.duckdb"
-    done = revwh(
+    with ChartMogulStandIn(small_world, as_of=AS_OF, api_key=CHARTMOGUL_TEST_KEY) as chartmogul:
+        done = _run_small_world(small_world, folder, warehouse, chartmogul.url)
+    return done, warehouse, done.stdout + done.stderr
+
+
+def _run_small_world(small_world: Path, folder: Path, warehouse: Path, chartmogul_url: str):
+    return revwh(
         "run",
         "--stripe-fixtures",
         str(small_world / "stripe"),
@@ -68,6 +83,9 @@ def small_run(small_world, tmp_path_factory):
         AS_OF.isoformat(),
         "--warehouse",
         str(warehouse),
+        "--reconcile",
+        "--chartmogul-api-base",
+        chartmogul_url,
         cwd=folder,
+        env_extra={"CHARTMOGUL_API_KEY": CHARTMOGUL_TEST_KEY},
     )
-    return done, warehouse, done.stdout + done.stderr

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
+from ..serving import BackgroundServer, bind_socket, serve_forever, url_for
 from .app import create_app
 from .behaviour import DEFAULT_RATE_LIMIT, Behaviour
 from .fixtures import Store
@@ -17,29 +14,6 @@ from .loader import load_fixtures
 from .requestlog import RequestLog
 
 DEFAULT_PORT = 12111  # stripe-mock's port, so tools that know it find us
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    # Listen at once: clients that connect before uvicorn runs wait in the backlog.
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _uvicorn_server(app: Any) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        # Keep idle SDK connections open across slow test steps.
-        timeout_keep_alive=30,
-    )
-    return uvicorn.Server(config)
 
 
 def _store(fixtures: str | Path | Store) -> Store:
@@ -80,39 +54,19 @@ class StripeStandIn:
         )
         self.requests = RequestLog(request_log_path)
         self.app = create_app(self.store, self.behaviour, self.requests)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(self.app, host, port, name="stripe-standin")
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return url_for(self.host, self.port)
 
     def start(self, timeout: float = 10.0) -> StripeStandIn:
-        if self._thread is not None:
-            return self
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        server = _uvicorn_server(self.app)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="stripe-standin", daemon=True
-        )
-        thread.start()
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                server.should_exit = True
-                sock.close()
-                raise RuntimeError("the Stripe stand-in did not start")
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
+        self._server.start(timeout)
+        self.port = self._server.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server.stop()
         self.requests.close()
 
     def reset_log(self) -> None:
@@ -169,9 +123,8 @@ def serve(
     )
     log = RequestLog(request_log_path)
     app = create_app(store, behaviour, log)
-    sock = _bind(host, port)
+    sock = bind_socket(host, port)
     bound_port = sock.getsockname()[1]
-    shown_host = f"[{host}]" if ":" in host else host
     print(f"Stripe stand-in: fixtures {store.source} (as_of {store.as_of})")
     for name, count in store.counts().items():
         print(f"  {name:<14}{count:>10}")
@@ -180,8 +133,8 @@ def serve(
         f"loaded in {time.perf_counter() - started:.1f}s; rate limit {limit}, "
         f"latency {latency_ms:g} ms, fault rate {fault_rate:g}"
     )
-    print(f"listening on http://{shown_host}:{bound_port}", flush=True)
+    print(f"listening on {url_for(host, bound_port)}", flush=True)
     try:
-        _uvicorn_server(app).run(sockets=[sock])
+        serve_forever(app, sock)
     finally:
         log.close()

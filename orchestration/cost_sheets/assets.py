@@ -1,0 +1,15 @@
+"""Cost sheets (CSV / XLSX) -> raw_costs."""
+
+from ingestion.cost_sheets.source import cost_sheets_source
+from orchestration.ingestion.factory import source_assets
+
+cost_sheet_files, cost_sheets_load = source_assets(
+    source="costs",
+    dlt_source=cost_sheets_source([]),
+    dataset="raw_costs",
+    system="cost_sheet_files",
+    system_description="The cost sheets folder (REVWH_COST_SHEETS: marketing, sales, infrastructure, "
+    "personnel, COGS; CSV or XLSX).",
+    extra_tables={"_dlt_loads": "dlt's load log of raw_costs."},
+    description="Load every cost sheet into raw_costs; each file replaces what it loaded before.",
+)

@@ -1,0 +1,27 @@
+"""dbt models as Dagster assets: grouped by layer, keyed by model name; tests become asset
+checks; sources name their dlt assets (meta.dagster.asset_key in the sources' YAML)."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+# models/<layer>/... -> group; the semantic layer's time spine sits with the intermediates
+GROUPS = {"staging": "staging", "intermediate": "intermediate", "utilities": "intermediate"}
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    def __init__(self):
+        super().__init__(
+            settings=DagsterDbtTranslatorSettings(
+                enable_asset_checks=True,
+                # one dlt asset feeds several source tables (a parent and its child tables)
+                enable_duplicate_source_asset_keys=True,
+            )
+        )
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] != "model":
+            return super().get_group_name(dbt_resource_props)
+        layer = dbt_resource_props["fqn"][1]
+        return GROUPS.get(layer, "marts")

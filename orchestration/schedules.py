@@ -1,0 +1,72 @@
+"""Jobs and their schedules. Times are in REVWH_SCHEDULE_TIMEZONE (default UTC); every job
+writes the warehouse, and the run queue lets one such run go at a time (dagster.yaml)."""
+
+import os
+
+from dagster import AssetSelection, ScheduleDefinition, define_asset_job
+from dagster_dbt import build_dbt_asset_selection
+
+from orchestration.app_db.assets import app_db_load
+from orchestration.cost_sheets.assets import cost_sheets_load
+from orchestration.dbt.assets import warehouse_models
+from orchestration.fx.assets import fx_load
+from orchestration.reports.assets import published_marts
+from orchestration.stripe.assets import stripe_load
+
+# run tag limited to one concurrent run by the run queue (see dagster.yaml)
+WRITES_WAREHOUSE = {"revwh/writes_warehouse": "true"}
+
+# The operational view: current MRR, today's sign-ups and trials, churn and revenue. Upstream
+# models come along; the whole-warehouse checks (tag full_check) wait for the daily build.
+HOURLY_MODELS = (
+    "+mrr_summary_daily +fct_mrr_movements +fct_revenue +dim_customers +activation_monthly"
+)
+WEEKLY_MODELS = (
+    "customer_health customer_segments fct_customer_value clv_by_plan clv_by_channel "
+    "cohort_retention_monthly cohort_revenue_monthly"
+)
+
+
+def timezone() -> str:
+    return os.environ.get("REVWH_SCHEDULE_TIMEZONE", "UTC")
+
+
+hourly_job = define_asset_job(
+    "hourly_refresh",
+    selection=AssetSelection.assets(stripe_load, app_db_load)
+    | build_dbt_asset_selection(
+        [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude="tag:full_check"
+    )
+    | AssetSelection.assets(published_marts),
+    description="Incremental Stripe and app database loads, then the operational models and "
+    "the published copy.",
+    tags=WRITES_WAREHOUSE,
+)
+
+daily_job = define_asset_job(
+    "daily_build",
+    selection=AssetSelection.assets(fx_load, cost_sheets_load)
+    | AssetSelection.assets(warehouse_models)
+    | AssetSelection.groups("reconciliation", "reports"),
+    description="Cost sheets and FX, the full dbt build with every test (cohorts, CLV, KPIs, "
+    "the KPI snapshot), the ChartMogul reconciliation and the published copy.",
+    tags=WRITES_WAREHOUSE,
+)
+
+weekly_job = define_asset_job(
+    "weekly_health",
+    selection=build_dbt_asset_selection([warehouse_models], dbt_select=WEEKLY_MODELS)
+    | AssetSelection.assets(published_marts),
+    description="Health scores, churn-risk segments and the cohort and lifetime-value trends.",
+    tags=WRITES_WAREHOUSE,
+)
+
+HOURLY_CRON = "15 * * * *"
+DAILY_CRON = "30 5 * * *"
+WEEKLY_CRON = "0 6 * * 1"
+
+schedules = [
+    ScheduleDefinition(job=hourly_job, cron_schedule=HOURLY_CRON, execution_timezone=timezone()),
+    ScheduleDefinition(job=daily_job, cron_schedule=DAILY_CRON, execution_timezone=timezone()),
+    ScheduleDefinition(job=weekly_job, cron_schedule=WEEKLY_CRON, execution_timezone=timezone()),
+]

@@ -1,0 +1,3 @@
+"""The local webhook receiver and SMTP servers (tests/receivers.py)."""
+
+from tests.receivers import smtp_auth_server, smtp_server, webhook  # noqa: F401

@@ -1,0 +1,147 @@
+"""The code location: loads without secrets, every dlt asset feeds its dbt source, no orphan
+or duplicate keys, the schedules' crons and selections, one writer at a time."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dagster import AssetKey, DagsterInstance
+
+from tests.conftest import REPO_ROOT
+
+SECRETS = ("STRIPE_API_KEY", "CHARTMOGUL_API_KEY", "REVWH_ALERT_SLACK_WEBHOOK_URL")
+
+
+@pytest.fixture(scope="module")
+def defs():
+    from orchestration.definitions import defs
+
+    return defs
+
+
+@pytest.fixture(scope="module")
+def graph(defs):
+    return defs.resolve_asset_graph()
+
+
+def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("REVWH_")}
+    env["DAGSTER_HOME"] = str(tmp_path)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "revenue_warehouse" in done.stdout + done.stderr
+
+
+def test_every_dlt_asset_feeds_the_dbt_sources_and_nothing_is_orphaned(graph):
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    materializable = {k.to_user_string() for k in graph.materializable_asset_keys}
+    dlt_keys = {k for k in materializable if k.startswith("dlt_")}
+    assert len(dlt_keys) > 25
+    for key in sorted(dlt_keys):
+        children = {c.to_user_string() for c in graph.get(AssetKey(key)).child_keys}
+        assert any(c.startswith("stg_") for c in children), f"{key} feeds no staging model"
+    # every upstream of every asset is an asset we define: no stub a dbt source made up
+    externals = {"stripe_api", "app_database", "fx_rate_file", "cost_sheet_files"}
+    for key in graph.get_all_asset_keys():
+        for parent in graph.get(key).parent_keys:
+            name = parent.to_user_string()
+            assert name in materializable or name in externals, f"{key} depends on orphan {name}"
+    assert keys == materializable | externals
+
+
+def test_groups_by_layer(graph):
+    groups = {graph.get(k).group_name for k in graph.materializable_asset_keys}
+    assert groups == {"ingestion", "staging", "intermediate", "marts", "reconciliation", "reports"}
+    assert graph.get(AssetKey("stg_stripe__invoices")).group_name == "staging"
+    assert graph.get(AssetKey("kpis")).group_name == "marts"
+    assert graph.get(AssetKey("chartmogul_mrr_reconciliation")).group_name == "reconciliation"
+    assert graph.get(AssetKey("published_marts")).group_name == "reports"
+
+
+def test_checks_cover_dbt_tests_contracts_freshness_and_reconciliation(defs, graph):
+    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
+    names = {name for _, name in checks}
+    assert ("chartmogul_mrr_reconciliation", "mrr_within_threshold") in checks
+    assert ("dlt_stripe_invoices", "contract_invoices") in checks
+    assert ("dlt_app_db_usage_daily", "contract_usage_daily") in checks
+    assert any(n.startswith("not_null_") for n in names)  # dbt tests
+    fresh = {a for a, n in checks if "freshness" in n}
+    assert {"dlt_stripe_invoices", "mrr_summary_daily"} <= fresh
+
+
+def _job_keys(defs, name: str) -> set[str]:
+    job = defs.resolve_job_def(name)
+    return {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+
+
+def test_schedules_have_their_crons_time_zone_and_selections(defs):
+    schedules = {s.job_name: s for s in defs.resolve_all_schedule_defs()}
+    assert {name: s.cron_schedule for name, s in schedules.items()} == {
+        "hourly_refresh": "15 * * * *",
+        "daily_build": "30 5 * * *",
+        "weekly_health": "0 6 * * 1",
+    }
+    assert {s.execution_timezone for s in schedules.values()} == {"UTC"}
+
+    hourly = _job_keys(defs, "hourly_refresh")
+    assert {"dlt_stripe_invoices", "dlt_app_db_accounts", "mrr_summary_daily"} <= hourly
+    assert {"fct_revenue", "dim_customers", "fct_mrr_movements", "published_marts"} <= hourly
+    assert not {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis"} & hourly
+    assert not {"customer_health", "chartmogul_mrr_reconciliation"} & hourly
+
+    daily = _job_keys(defs, "daily_build")
+    assert {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis", "kpi_snapshots"} <= daily
+    assert {"cohort_retention_monthly", "chartmogul_mrr_reconciliation", "published_marts"} <= daily
+
+    weekly = _job_keys(defs, "weekly_health")
+    assert {"customer_health", "customer_segments", "clv_by_plan", "published_marts"} <= weekly
+    assert not {"dlt_stripe_invoices", "kpis"} & weekly
+
+
+def test_the_schedule_time_zone_is_configurable():
+    code = "from orchestration.schedules import schedules; print({s.execution_timezone for s in schedules})"
+    env = {**os.environ, "REVWH_SCHEDULE_TIMEZONE": "Europe/Berlin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "{'Europe/Berlin'}", done.stderr
+
+
+def test_one_writer_at_a_time(defs, graph):
+    from orchestration.ingestion.factory import WAREHOUSE_POOL
+
+    writers = {
+        "load_stripe",
+        "load_app_db",
+        "load_fx",
+        "load_cost_sheets",
+        "warehouse_models",
+        "chartmogul_mrr_reconciliation",
+        "published_marts",
+    }
+    for assets_def in defs.assets:
+        if (
+            getattr(assets_def, "node_def", None) is not None
+            and assets_def.node_def.name in writers
+        ):
+            assert assets_def.node_def.pool == WAREHOUSE_POOL, assets_def.node_def.name
+    for job in ("hourly_refresh", "daily_build", "weekly_health"):
+        assert defs.resolve_job_def(job).tags.get("revwh/writes_warehouse") == "true"
+    config = yaml.safe_load((REPO_ROOT / ".dagster" / "dagster.yaml").read_text())
+    runs = config["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "revwh/writes_warehouse", "value": "true", "limit": 1} in runs
+    instance = DagsterInstance.from_config(str(REPO_ROOT / ".dagster"))
+    try:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    finally:
+        instance.dispose()
