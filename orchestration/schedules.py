@@ -33,7 +33,8 @@ def timezone() -> str:
 
 hourly_job = define_asset_job(
     "hourly_refresh",
-    selection=AssetSelection.assets(stripe_load, app_db_load)
+    # the raw tables' contract validations run daily, not each hour
+    selection=AssetSelection.assets(stripe_load, app_db_load).without_checks()
     | build_dbt_asset_selection(
         [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude="tag:full_check"
     )
@@ -46,10 +47,13 @@ hourly_job = define_asset_job(
 daily_job = define_asset_job(
     "daily_build",
     selection=AssetSelection.assets(fx_load, cost_sheets_load)
+    # the contract validations of the hourly loads' raw tables
+    | AssetSelection.checks_for_assets(stripe_load, app_db_load)
     | AssetSelection.assets(warehouse_models)
     | AssetSelection.groups("reconciliation", "reports"),
-    description="Cost sheets and FX, the full dbt build with every test (cohorts, CLV, KPIs, "
-    "the KPI snapshot), the ChartMogul reconciliation and the published copy.",
+    description="Cost sheets and FX, the contract checks of every raw table, the full dbt "
+    "build with every test (cohorts, CLV, KPIs, the KPI snapshot), the ChartMogul "
+    "reconciliation and the published copy.",
     tags=WRITES_WAREHOUSE,
 )
 

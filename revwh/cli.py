@@ -483,23 +483,11 @@ def reconcile_command(
         console.print(customers)
     console.print(escape(result.message()), highlight=False)
     if not result.passed:
-        if alert and result.worst_day is not None:
-            from orchestration.alerts import reconciliation_alert, send_alert
+        if alert:
+            from orchestration.alerts import send_alert
+            from orchestration.chartmogul.alert import alert_for
 
-            worst = result.worst_day
-            report = send_alert(
-                reconciliation_alert(
-                    day,
-                    worst.metric_date,
-                    worst.our_mrr or Decimal(0),
-                    worst.chartmogul_mrr or Decimal(0),
-                    currency=result.currency,
-                    threshold_percent=threshold_percent,
-                    top_customers=result.top_customers,
-                    days_over_threshold=sum(1 for r in result.rows if r.status != "ok"),
-                )
-            )
-            console.print(escape(report.summary()), highlight=False)
+            console.print(escape(send_alert(alert_for(result)).summary()), highlight=False)
         raise typer.Exit(1)
 
 

@@ -1,8 +1,10 @@
 """The demo job: build the small sandbox world, then run the whole pipeline on it exactly as
-`revwh run` does (Stripe through the stand-in and the official SDK, the app database, cost
-sheets and FX rates, `dbt build`), and show what landed next to what the simulator knows:
-raw row counts, the last months of the MRR bridge, and the warehouse's MRR next to the
-ground truth."""
+`revwh run --reconcile` does (the Dagster graph in-process: Stripe through the stand-in and
+the official SDK, the app database, cost sheets and FX rates, `dbt build`, the quality
+checks, the reconciliation against the ChartMogul stand-in holding the same business, the
+published copy), and show what landed next to what the simulator knows: raw row counts, the
+last months of the MRR bridge, the headline KPIs, the warehouse's MRR next to the ground
+truth and the reconciliation status."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from pathlib import Path
 import duckdb
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from sandbox.chartmogul import ChartMogulStandIn
 from sandbox.world.generate import STRIPE_RESOURCES, generate_world
 
 from .pipeline import Inputs, PipelineResult, run_pipeline
@@ -35,6 +39,16 @@ BRIDGE_COLUMNS = (
     "paying_customers_end",
 )
 CENT = Decimal("0.01")
+# the demo's ChartMogul is the local stand-in: this key never leaves the machine
+DEMO_CHARTMOGUL_KEY = "cm_demo_standin"
+# (kpi, label) of the company-wide headline, from marts.kpis on the as-of date
+HEADLINE_KPIS = (
+    ("mrr", "MRR"),
+    ("mrr_growth_rate", "MRR growth (month to date)"),
+    ("arpa", "ARPA"),
+    ("customer_churn_rate", "Customer churn (month to date)"),
+    ("nrr", "Net revenue retention"),
+)
 
 
 def _table_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
@@ -81,6 +95,40 @@ def warehouse_mrr(con: duckdb.DuckDBPyConnection, as_of: date) -> tuple[Decimal,
     return None if row is None or row[0] is None else (Decimal(str(row[0])), int(row[1] or 0))
 
 
+def headline_kpis(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple]:
+    """(label, value, unit, data_quality, reason) of the headline KPIs on `as_of`, company
+    wide (segment `all`), in HEADLINE_KPIS order; empty when marts.kpis is not built."""
+    if not _has_table(con, "marts", "kpis"):
+        return []
+    rows = {
+        kpi: rest
+        for kpi, *rest in con.execute(
+            "SELECT kpi, value, unit, data_quality, reason FROM marts.kpis "
+            "WHERE date = ? AND segment = 'all'",
+            [as_of],
+        ).fetchall()
+    }
+    return [(label, *rows[kpi]) for kpi, label in HEADLINE_KPIS if kpi in rows]
+
+
+def _kpi_value(value, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    value = Decimal(str(value))
+    if unit == "ratio":
+        return f"{value * 100:.2f} %"
+    return f"{_cents(value):,} {unit}"
+
+
+def _headline_table(rows: list[tuple], as_of: date) -> Table:
+    table = Table(title=f"Headline KPIs on {as_of} (marts.kpis, segment all)")
+    for column in ("KPI", "value", "data quality"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    for label, value, unit, quality, reason in rows:
+        table.add_row(label, _kpi_value(value, unit), quality + (f": {reason}" if reason else ""))
+    return table
+
+
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -118,21 +166,32 @@ def run_demo(
         f"[bold]Sandbox world[/] {scale}, seed {seed}, as of {as_of}: "
         f"{manifest['accounts']:,} accounts in {manifest['seconds']['total']} s -> {out}"
     )
-    # The world is generated afresh, so everything is reloaded and rebuilt.
-    result = run_pipeline(
-        Inputs.from_world(out), as_of, str(warehouse), full_refresh=True, console=console
-    )
+    # The world is generated afresh, so everything is reloaded and rebuilt; ChartMogul is the
+    # stand-in loaded with the same business.
+    with ChartMogulStandIn(out, as_of=as_of, api_key=DEMO_CHARTMOGUL_KEY) as chartmogul:
+        result = run_pipeline(
+            Inputs.from_world(out),
+            as_of,
+            str(warehouse),
+            full_refresh=True,
+            console=console,
+            reconcile=True,
+            chartmogul_api_base=chartmogul.url,
+            chartmogul_api_key=DEMO_CHARTMOGUL_KEY,
+        )
 
     counts: dict[tuple[str, str], int] = {}
     bridge = mrr = None
+    headline: list[tuple] = []
     has_daily = False
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
             counts = _table_counts(con)
-            if result.ok:
+            if result.build is not None and result.build.success:
                 bridge = mrr_bridge(con)
                 has_daily = _has_table(con, "marts", "mrr_summary_daily")
                 mrr = warehouse_mrr(con, as_of)
+                headline = headline_kpis(con, as_of)
 
     table = Table(title=f"Warehouse {warehouse}: raw tables after the load")
     for column in ("dataset", "table", "rows", "in the sandbox files"):
@@ -184,6 +243,16 @@ def run_demo(
     elif result.ok:
         console.print("[yellow]marts.mrr_summary_daily is not built by this dbt project yet.[/]")
 
+    if headline:
+        console.print(_headline_table(headline, as_of))
+    if result.reconciliation is not None:
+        colour = "green" if result.reconciliation.passed else "red"
+        console.print(
+            f"[bold {colour}]Reconciliation with ChartMogul:[/] "
+            f"{escape(result.reconciliation.message)}",
+            highlight=False,
+        )
+
     missing = [
         r
         for r in STRIPE_RESOURCES
@@ -195,8 +264,9 @@ def run_demo(
     return {
         "manifest": manifest,
         "counts": counts,
-        "reports": result.loads,
         "build": result.build,
+        "headline": headline,
+        "reconciliation": result.reconciliation,
         "bridge": bridge,
         "mrr": mrr[0] if mrr else None,
     }

@@ -137,7 +137,14 @@ class BuildResult:
 
     @property
     def log_file(self) -> Path | None:
-        return self.artifacts_dir / "logs" / "dbt.log" if self.artifacts_dir else None
+        """dbt's debug log: logs/ when dbt ran in this process, target/ when Dagster ran it
+        (dagster-dbt keeps the log beside the artifacts it reads)."""
+        if self.artifacts_dir is None:
+            return None
+        for folder in ("logs", "target"):
+            if (self.artifacts_dir / folder / "dbt.log").is_file():
+                return self.artifacts_dir / folder / "dbt.log"
+        return self.artifacts_dir / "logs" / "dbt.log"
 
     def summary(self) -> str:
         if self.error and not self.counts:

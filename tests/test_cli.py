@@ -18,7 +18,16 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["sandbox"], ["sandbox", "generate"], ["sandbox", "serve-stripe"], ["demo"]]
+    "command",
+    [
+        [],
+        ["sandbox"],
+        ["sandbox", "generate"],
+        ["sandbox", "serve-stripe"],
+        ["sandbox", "serve-chartmogul"],
+        ["demo"],
+        ["reconcile"],
+    ],
 )
 def test_every_command_has_help(command):
     result = runner.invoke(app, [*command, "--help"])

@@ -18,12 +18,12 @@ from dagster import (
 )
 from pydantic import Field
 
+from orchestration.chartmogul.alert import ASSET_NAME, CHECK_NAME
 from orchestration.dbt.assets import model_key
 from orchestration.ingestion.factory import WAREHOUSE_POOL
 from orchestration.resources import AlertsResource, ChartMogulResource, DbtSettingsResource
 
 RECONCILIATION_GROUP = "reconciliation"
-CHECK_NAME = "mrr_within_threshold"
 
 
 class ReconciliationConfig(Config):
@@ -48,7 +48,7 @@ def reconciliation_as_of(settings: DbtSettingsResource) -> date:
     check_specs=[
         AssetCheckSpec(
             CHECK_NAME,
-            asset="chartmogul_mrr_reconciliation",
+            asset=ASSET_NAME,
             description="Every compared day's MRR is within the threshold of ChartMogul's.",
         )
     ],
@@ -65,7 +65,7 @@ def chartmogul_mrr_reconciliation(
     it with marts.mrr_summary_daily in the same currency and day boundaries; per customer,
     ChartMogul's customer list (matched by external id) against marts.dim_customers."""
     from ingestion.warehouse import is_postgres, warehouse_target
-    from orchestration.alerts import check_failure_alert, reconciliation_alert
+    from orchestration.chartmogul.alert import alert_for
     from orchestration.chartmogul.client import ChartMogulError
     from orchestration.chartmogul.reconcile import reconcile
 
@@ -113,31 +113,9 @@ def chartmogul_mrr_reconciliation(
     }
     yield MaterializeResult(metadata=metadata)
 
-    alert_sent = False
-    if not result.passed and worst is not None and worst.status == "missing":
-        report = alerts.send(
-            check_failure_alert(
-                CHECK_NAME, "chartmogul_mrr_reconciliation", result.message(), metadata=None
-            ),
-            logger=context.log,
-        )
-        alert_sent = True
-        metadata["alert_delivery"] = MetadataValue.text(report.summary())
-    elif not result.passed and worst is not None:
-        report = alerts.send(
-            reconciliation_alert(
-                as_of,
-                worst.metric_date,
-                worst.our_mrr,
-                worst.chartmogul_mrr,
-                currency=result.currency,
-                threshold_percent=threshold,
-                top_customers=top,
-                days_over_threshold=sum(1 for r in result.rows if r.status != "ok"),
-            ),
-            logger=context.log,
-        )
-        alert_sent = True
+    alert = alert_for(result)
+    if alert is not None:
+        report = alerts.send(alert, logger=context.log)
         metadata["alert_delivery"] = MetadataValue.text(report.summary())
     yield AssetCheckResult(
         check_name=CHECK_NAME,
@@ -145,5 +123,5 @@ def chartmogul_mrr_reconciliation(
         severity=AssetCheckSeverity.ERROR,
         description=result.message(),
         # the check-failure sensor leaves this one to the alert above, which names customers
-        metadata={**metadata, "alert_sent": MetadataValue.bool(alert_sent)},
+        metadata={**metadata, "alert_sent": MetadataValue.bool(alert is not None)},
     )

@@ -105,9 +105,11 @@ class ChartMogulClient:
                 return min(float(retry_after), self.max_backoff_seconds)
             except ValueError:
                 pass
-        return wait_exponential_jitter(initial=self.backoff_seconds, max=self.max_backoff_seconds)(
-            state
-        )
+        return wait_exponential_jitter(
+            multiplier=self.backoff_seconds,
+            jitter=self.backoff_seconds,
+            max=self.max_backoff_seconds,
+        )(state)
 
     def _call(self, what: str, request):
         """Run one SDK call (a function returning its promise) with our retries."""

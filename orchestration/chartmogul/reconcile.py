@@ -72,6 +72,13 @@ class ReconciliationResult:
         return max(compared, key=lambda r: abs(r.variance_percent)) if compared else None
 
     @property
+    def alert_day(self) -> DayComparison | None:
+        """The latest day that fails (missing or over the threshold): what an alert leads
+        with, since the most recent figures are the ones people act on."""
+        failing = [row for row in self.rows if row.status != "ok"]
+        return max(failing, key=lambda r: r.metric_date) if failing else None
+
+    @property
     def max_abs_variance_percent(self) -> Decimal:
         compared = self.compared
         return max((abs(r.variance_percent) for r in compared), default=Decimal(0))
@@ -162,6 +169,11 @@ def reconcile(
     ends = month_ends_before(first_day, month_ends)
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
+        # days before the warehouse's history begins have nothing to compare
+        history_start = con.execute("select min(summary_date) from marts.mrr_summary_daily")
+        history_start = history_start.fetchone()[0] or as_of + timedelta(days=1)
+        ends = [d for d in ends if d >= history_start]
+        first_day = max(first_day, history_start)
         ours = _our_daily_mrr(con, first_day, as_of, ends)
         our_customers = _our_customer_mrr(con)
     currency = _reporting_currency(ours)

@@ -27,10 +27,10 @@ def warehouse_models(
     from revwh.transform import artifacts_dir, target_env
 
     # profiles/profiles.yml reads the target from the environment; dbt's artifacts and log
-    # go beside the warehouse, as with `revwh run`, so two warehouses never share them
+    # go beside the warehouse (target/, where dagster-dbt keeps dbt.log too), so two
+    # warehouses never share them
     out = artifacts_dir(dbt_settings.warehouse)
     os.environ.update(target_env(dbt_settings.warehouse))
-    os.environ["DBT_LOG_PATH"] = str(out / "logs")
     args = ["build", "--vars", json.dumps(dbt_settings.dbt_vars())]
     if dbt_settings.threads:
         args += ["--threads", str(dbt_settings.threads)]

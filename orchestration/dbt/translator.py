@@ -4,6 +4,7 @@ checks; sources name their dlt assets (meta.dagster.asset_key in the sources' YA
 from collections.abc import Mapping
 from typing import Any
 
+from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
 # models/<layer>/... -> group; the semantic layer's time spine sits with the intermediates
@@ -25,3 +26,10 @@ class WarehouseTranslator(DagsterDbtTranslator):
             return super().get_group_name(dbt_resource_props)
         layer = dbt_resource_props["fqn"][1]
         return GROUPS.get(layer, "marts")
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        # a model's key is its name (unique in the project), not schema/name: `kpis`,
+        # `mrr_summary_daily`, as analysts call them; sources keep their dlt asset keys
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            return AssetKey(dbt_resource_props["name"])
+        return super().get_asset_key(dbt_resource_props)

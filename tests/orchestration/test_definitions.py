@@ -1,6 +1,7 @@
 """The code location: loads without secrets, every dlt asset feeds its dbt source, no orphan
 or duplicate keys, the schedules' crons and selections, one writer at a time."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance
 
+from orchestration.dbt.project import dbt_project
 from tests.conftest import REPO_ROOT
 
 SECRETS = ("STRIPE_API_KEY", "CHARTMOGUL_API_KEY", "REVWH_ALERT_SLACK_WEBHOOK_URL")
@@ -47,7 +49,19 @@ def test_every_dlt_asset_feeds_the_dbt_sources_and_nothing_is_orphaned(graph):
     materializable = {k.to_user_string() for k in graph.materializable_asset_keys}
     dlt_keys = {k for k in materializable if k.startswith("dlt_")}
     assert len(dlt_keys) > 25
-    for key in sorted(dlt_keys):
+    # every dbt source is a dlt asset, and every dlt asset is a dbt source
+    manifest = json.loads(Path(dbt_project.manifest_path).read_text())
+    source_keys = {
+        "/".join(source["meta"]["dagster"]["asset_key"]) for source in manifest["sources"].values()
+    }
+    assert source_keys == dlt_keys
+    # every table a staging model reads comes from its dlt asset (quarantine tables, coupons
+    # and events are sources for analysts and the sync, not for staging)
+    for model in manifest["nodes"].values():
+        if model["resource_type"] == "model" and model["name"].startswith("stg_"):
+            parents = {p.to_user_string() for p in graph.get(AssetKey(model["name"])).parent_keys}
+            assert parents and parents <= dlt_keys, f"{model['name']} reads {parents}"
+    for key in ("dlt_stripe_invoices", "dlt_app_db_accounts", "dlt_fx_fx_rates"):
         children = {c.to_user_string() for c in graph.get(AssetKey(key)).child_keys}
         assert any(c.startswith("stg_") for c in children), f"{key} feeds no staging model"
     # every upstream of every asset is an asset we define: no stub a dbt source made up
@@ -84,8 +98,12 @@ def _job_keys(defs, name: str) -> set[str]:
     return {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
 
 
+def _job_checks(defs, name: str):
+    return defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys
+
+
 def test_schedules_have_their_crons_time_zone_and_selections(defs):
-    schedules = {s.job_name: s for s in defs.resolve_all_schedule_defs()}
+    schedules = {s.job_name: s for s in (defs.resolve_schedule_def(d.name) for d in defs.schedules)}
     assert {name: s.cron_schedule for name, s in schedules.items()} == {
         "hourly_refresh": "15 * * * *",
         "daily_build": "30 5 * * *",
@@ -102,6 +120,15 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     daily = _job_keys(defs, "daily_build")
     assert {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis", "kpi_snapshots"} <= daily
     assert {"cohort_retention_monthly", "chartmogul_mrr_reconciliation", "published_marts"} <= daily
+
+    checks = {
+        name: {(c.asset_key.to_user_string(), c.name) for c in _job_checks(defs, name)}
+        for name in ("hourly_refresh", "daily_build")
+    }
+    assert ("dlt_stripe_invoices", "contract_invoices") in checks["daily_build"]
+    assert ("dlt_app_db_accounts", "contract_accounts") in checks["daily_build"]
+    assert not {c for c in checks["hourly_refresh"] if c[1].startswith("contract_")}
+    assert ("chartmogul_mrr_reconciliation", "mrr_within_threshold") in checks["daily_build"]
 
     weekly = _job_keys(defs, "weekly_health")
     assert {"customer_health", "customer_segments", "clv_by_plan", "published_marts"} <= weekly
