@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 AS_OF ?= $(shell date -u +%Y-%m-%d)
 
-.PHONY: install dagster demo test lint format bench bench-world bench-stripe bench-dbt clean
+.PHONY: install dagster demo test lint format bench bench-world bench-stripe bench-dbt bench-quality clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -38,7 +38,7 @@ format: install
 
 ## Benchmarks: print figures, no pass/fail (SCALES="small medium large").
 SCALES ?= small medium
-bench: bench-world bench-stripe bench-dbt
+bench: bench-world bench-stripe bench-dbt bench-quality
 
 bench-world: install
 	$(UV) run python -m benchmarks.world $(SCALES)
@@ -51,6 +51,10 @@ bench-stripe: install
 ## the raw warehouses are prepared once (about 15 minutes) and cached in warehouse/bench/dbt.
 bench-dbt: install
 	$(UV) run python -m benchmarks.dbt_build
+
+## Contract validations (great-expectations) over every raw table, small and synthetic large.
+bench-quality: install
+	$(UV) run python -m benchmarks.quality small large
 
 clean:
 	rm -rf .tools .venv warehouse .pytest_cache

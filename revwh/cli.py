@@ -42,6 +42,15 @@ AsOf = Annotated[
 ]
 
 
+ChartMogulApiBase = Annotated[
+    str | None,
+    typer.Option(
+        metavar="URL",
+        help="ChartMogul API base URL, e.g. the sandbox stand-in (env CHARTMOGUL_API_BASE).",
+    ),
+]
+
+
 @sandbox_app.command("generate")
 def sandbox_generate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the world into.")],
@@ -314,13 +323,7 @@ def run_command(
             "alert over the threshold.",
         ),
     ] = False,
-    chartmogul_api_base: Annotated[
-        str | None,
-        typer.Option(
-            metavar="URL",
-            help="ChartMogul API base URL, e.g. the sandbox stand-in (env CHARTMOGUL_API_BASE).",
-        ),
-    ] = None,
+    chartmogul_api_base: ChartMogulApiBase = None,
     publish: Annotated[
         bool,
         typer.Option(help="Publish a read-only copy of the marts for analysts and BI tools."),
@@ -401,13 +404,7 @@ def reconcile_command(
         str, typer.Option(help="Largest absolute variance in percent that still passes.")
     ] = "1.0",
     top: Annotated[int, typer.Option(help="Customers listed to explain a gap.")] = 10,
-    chartmogul_api_base: Annotated[
-        str | None,
-        typer.Option(
-            metavar="URL",
-            help="ChartMogul API base URL, e.g. the sandbox stand-in (env CHARTMOGUL_API_BASE).",
-        ),
-    ] = None,
+    chartmogul_api_base: ChartMogulApiBase = None,
     alert: Annotated[
         bool, typer.Option(help="Send an alert (REVWH_ALERT_* sinks) when it does not pass.")
     ] = False,

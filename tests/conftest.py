@@ -3,13 +3,17 @@ the small world that the pipeline, dbt and CLI tests share."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from sandbox.world.generate import generate_world
 
@@ -21,12 +25,31 @@ START = date(2024, 11, 1)
 CHARTMOGUL_TEST_KEY = "cm_test_key"
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder that `build` fills once per test session, also when pytest-xdist runs the
+    tests in several processes: the first worker builds it (under a file lock), the others
+    wait for it and use the same one. Whoever uses it must not change it (copy it first)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by the workers
+    folder = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """The small world (about 500 accounts over two years), as the demo builds it."""
-    out = tmp_path_factory.mktemp("small_world")
-    generate_world("small", 42, AS_OF, out, start=START)
-    return out
+    return built_once(
+        tmp_path_factory,
+        "small_world",
+        lambda out: generate_world("small", 42, AS_OF, out, start=START),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +84,19 @@ def small_run(small_world, tmp_path_factory):
     unrelated cwd, against the ChartMogul stand-in holding the same business."""
     from sandbox.chartmogul import ChartMogulStandIn
 
-    folder = tmp_path_factory.mktemp("run")
-    warehouse = folder / "warehouse" / "small.duckdb"
-    with ChartMogulStandIn(small_world, as_of=AS_OF, api_key=CHARTMOGUL_TEST_KEY) as chartmogul:
-        done = _run_small_world(small_world, folder, warehouse, chartmogul.url)
-    return done, warehouse, done.stdout + done.stderr
+    def build(folder: Path) -> None:
+        warehouse = folder / "warehouse" / "small.duckdb"
+        with ChartMogulStandIn(small_world, as_of=AS_OF, api_key=CHARTMOGUL_TEST_KEY) as cm:
+            done = _run_small_world(small_world, folder, warehouse, cm.url)
+        (folder / "run.json").write_text(
+            json.dumps({"args": done.args, "returncode": done.returncode,
+                        "stdout": done.stdout, "stderr": done.stderr})
+        )  # fmt: skip
+
+    folder = built_once(tmp_path_factory, "small_run", build)
+    saved = json.loads((folder / "run.json").read_text())
+    done = subprocess.CompletedProcess(**saved)
+    return done, folder / "warehouse" / "small.duckdb", done.stdout + done.stderr
 
 
 def _run_small_world(small_world: Path, folder: Path, warehouse: Path, chartmogul_url: str):
@@ -89,3 +120,13 @@ def _run_small_world(small_world: Path, folder: Path, warehouse: Path, chartmogu
         cwd=folder,
         env_extra={"CHARTMOGUL_API_KEY": CHARTMOGUL_TEST_KEY},
     )
+
+
+@pytest.fixture
+def small_warehouse_copy(small_run, tmp_path) -> Path:
+    """A copy of the small run's warehouse, for a test that writes to it."""
+    done, built, output = small_run
+    assert done.returncode == 0, output
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built, copy)
+    return copy

@@ -127,3 +127,16 @@ def smtp_auth_server():
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def alert_sinks(monkeypatch, webhook, smtp_server):
+    """The alert sinks of the environment (REVWH_ALERT_*) pointed at the local receivers:
+    (webhook receiver, SMTP server)."""
+    monkeypatch.setenv("REVWH_ALERT_SLACK_WEBHOOK_URL", webhook.url)
+    monkeypatch.setenv("REVWH_ALERT_SMTP_HOST", smtp_server.host)
+    monkeypatch.setenv("REVWH_ALERT_SMTP_PORT", str(smtp_server.port))
+    monkeypatch.setenv("REVWH_ALERT_SMTP_FROM", "revwh@example.com")
+    monkeypatch.setenv("REVWH_ALERT_SMTP_TO", "finance@example.com")
+    monkeypatch.setenv("REVWH_ALERT_SMTP_STARTTLS", "false")
+    return webhook, smtp_server

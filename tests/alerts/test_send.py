@@ -235,13 +235,8 @@ def test_empty_sink_list_still_logs():
     assert log.lines[0][0] == "error"
 
 
-def test_default_sinks_come_from_the_environment(webhook, smtp_server, monkeypatch):
-    monkeypatch.setenv("REVWH_ALERT_SLACK_WEBHOOK_URL", webhook.url)
-    monkeypatch.setenv("REVWH_ALERT_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("REVWH_ALERT_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("REVWH_ALERT_SMTP_FROM", "revwh@example.com")
-    monkeypatch.setenv("REVWH_ALERT_SMTP_TO", "finance@example.com")
-    monkeypatch.setenv("REVWH_ALERT_SMTP_STARTTLS", "false")
+def test_default_sinks_come_from_the_environment(alert_sinks):
+    webhook, smtp_server = alert_sinks
     report = send_alert(run_failure_alert("daily", "run-9", "dbt failed", failed_steps=["dbt"]))
     assert report.ok and len(report.delivered) == 3
     assert len(webhook.requests) == 1 and len(smtp_server.messages) == 1

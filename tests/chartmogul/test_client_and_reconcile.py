@@ -2,7 +2,6 @@
 `chartmogul` SDK against the stand-in holding the small world's business."""
 
 import json
-import shutil
 from decimal import Decimal
 
 import duckdb
@@ -100,11 +99,8 @@ def test_month_ends_before():
     assert [d.isoformat() for d in ends] == ["2026-08-31", "2026-09-30", "2026-10-31"]
 
 
-def test_the_same_business_reconciles_exactly_and_reruns_replace(small_run, client, tmp_path):
-    done, built, output = small_run
-    assert done.returncode == 0, output
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copy(built, warehouse)
+def test_the_same_business_reconciles_exactly_and_reruns_replace(small_warehouse_copy, client):
+    warehouse = small_warehouse_copy
     for _ in range(2):  # a re-run for the same day replaces, never duplicates
         result = reconcile(warehouse, client, AS_OF, days=30, month_ends=12)
     assert result.passed, result.message()
@@ -118,11 +114,8 @@ def test_the_same_business_reconciles_exactly_and_reruns_replace(small_run, clie
     assert rows == [("day", 30, Decimal("0.00")), ("month_end", 12, Decimal("0.00"))]
 
 
-def test_a_drift_is_explained_by_the_drifted_customers(small_run, client, standin, tmp_path):
-    done, built, output = small_run
-    assert done.returncode == 0, output
-    warehouse = tmp_path / "w.duckdb"
-    shutil.copy(built, warehouse)
+def test_a_drift_is_explained_by_the_drifted_customers(small_warehouse_copy, client, standin):
+    warehouse = small_warehouse_copy
     with duckdb.connect(str(warehouse), read_only=True) as con:
         drifted = [
             r[0]

@@ -1,7 +1,5 @@
 """`revwh reconcile`: the warehouse of the small run against the ChartMogul stand-in."""
 
-import shutil
-
 import pytest
 from typer.testing import CliRunner
 
@@ -36,12 +34,8 @@ def _reconcile(warehouse, standin, *extra):
 
 
 @pytest.fixture
-def warehouse(small_run, tmp_path):
-    done, built, output = small_run
-    assert done.returncode == 0, output
-    copy = tmp_path / "w.duckdb"
-    shutil.copy(built, copy)
-    return copy
+def warehouse(small_warehouse_copy):
+    return small_warehouse_copy
 
 
 def test_the_same_business_passes(warehouse, standin):

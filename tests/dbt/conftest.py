@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from revwh.transform import build_models
-from tests.conftest import AS_OF
+from tests.conftest import AS_OF, built_once
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +48,19 @@ def bare_warehouse(small_warehouse, tmp_path_factory) -> Path:
     never created, as before dlt's first row; no activation events), built with
     estimates allowed: whatever needs those inputs must be null and `insufficient_data`,
     since there is nothing to estimate from."""
-    return rebuilt_copy(
-        small_warehouse,
-        tmp_path_factory.mktemp("bare") / "bare.duckdb",
-        [
-            "delete from raw_costs.cost_sheet_rows",
-            "drop table raw_app.usage_daily",
-            "delete from raw_app.activation_events",
-        ],
-        AS_OF,
-        vars={"allow_estimates": True},
+    folder = built_once(
+        tmp_path_factory,
+        "bare_warehouse",
+        lambda out: rebuilt_copy(
+            small_warehouse,
+            out / "bare.duckdb",
+            [
+                "delete from raw_costs.cost_sheet_rows",
+                "drop table raw_app.usage_daily",
+                "delete from raw_app.activation_events",
+            ],
+            AS_OF,
+            vars={"allow_estimates": True},
+        ),
     )
+    return folder / "bare.duckdb"

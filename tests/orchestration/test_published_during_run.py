@@ -2,7 +2,6 @@
 Dagster run writes the warehouse and publishes again: the run is not blocked, and the reader
 keeps reading complete marts throughout."""
 
-import shutil
 import subprocess
 import sys
 import time
@@ -33,12 +32,9 @@ while not os.path.exists(stop):
 
 
 def test_a_reader_holding_the_published_copy_neither_blocks_nor_is_blocked(
-    small_run, small_world, tmp_path
+    small_warehouse_copy, small_world, tmp_path
 ):
-    done, built, output = small_run
-    assert done.returncode == 0, output
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(built, warehouse)
+    warehouse = small_warehouse_copy
     settings = DbtSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
     with DagsterInstance.ephemeral() as instance:
         first = materialize([published_marts], resources=resources(dbt_settings=settings))

@@ -4,7 +4,6 @@ check passes and nobody is alerted; 2 % off the check fails (ERROR) and each sin
 alert naming the customers behind the gap; a ChartMogul answering 5xx is retried, then the
 run fails clearly and the run-failure sensor alerts."""
 
-import shutil
 from decimal import Decimal
 
 import duckdb
@@ -23,16 +22,12 @@ from orchestration.resources import AlertsResource, ChartMogulResource, DbtSetti
 from orchestration.sensors import alert_on_run_failure, failed_check_alerts
 from sandbox.chartmogul import ChartMogulStandIn
 from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY
-from tests.receivers import smtp_server, webhook  # noqa: F401
+from tests.receivers import alert_sinks, smtp_server, webhook  # noqa: F401
 
 
 @pytest.fixture
-def warehouse(small_run, tmp_path):
-    done, built, output = small_run
-    assert done.returncode == 0, output
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copy(built, copy)
-    return copy
+def warehouse(small_warehouse_copy):
+    return small_warehouse_copy
 
 
 @pytest.fixture
@@ -45,14 +40,18 @@ def largest_customers(warehouse):
 
 
 @pytest.fixture
-def sinks(monkeypatch, webhook, smtp_server):  # noqa: F811
-    monkeypatch.setenv("REVWH_ALERT_SLACK_WEBHOOK_URL", webhook.url)
-    monkeypatch.setenv("REVWH_ALERT_SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("REVWH_ALERT_SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("REVWH_ALERT_SMTP_FROM", "revwh@example.com")
-    monkeypatch.setenv("REVWH_ALERT_SMTP_TO", "finance@example.com")
-    monkeypatch.setenv("REVWH_ALERT_SMTP_STARTTLS", "false")
-    return webhook, smtp_server
+def sinks(alert_sinks):  # noqa: F811
+    return alert_sinks
+
+
+def _standin(small_world, drift_percent=0, drift_customers=None) -> ChartMogulStandIn:
+    return ChartMogulStandIn(
+        small_world,
+        as_of=AS_OF,
+        api_key=CHARTMOGUL_TEST_KEY,
+        drift_percent=drift_percent,
+        drift_customers=drift_customers,
+    )
 
 
 def _materialize(warehouse, standin, instance, **chartmogul):
@@ -82,13 +81,7 @@ def test_within_half_a_percent_passes_without_alert(
     hook, smtp = sinks
     with (
         DagsterInstance.ephemeral() as instance,
-        ChartMogulStandIn(
-            small_world,
-            as_of=AS_OF,
-            api_key=CHARTMOGUL_TEST_KEY,
-            drift_percent=0.5,
-            drift_customers=largest_customers,
-        ) as standin,
+        _standin(small_world, 0.5, largest_customers) as standin,
     ):
         result = _materialize(warehouse, standin, instance)
     assert result.success
@@ -115,13 +108,7 @@ def test_two_percent_off_fails_the_check_and_alerts_each_sink_once(
     hook, smtp = sinks
     with (
         DagsterInstance.ephemeral() as instance,
-        ChartMogulStandIn(
-            small_world,
-            as_of=AS_OF,
-            api_key=CHARTMOGUL_TEST_KEY,
-            drift_percent=2,
-            drift_customers=largest_customers,
-        ) as standin,
+        _standin(small_world, 2, largest_customers) as standin,
     ):
         result = _materialize(warehouse, standin, instance)
         assert result.success  # the asset materialized; its check failed
@@ -164,7 +151,7 @@ def test_chartmogul_answering_5xx_is_retried_then_fails_clearly_and_alerts(
     hook, smtp = sinks
     with (
         DagsterInstance.ephemeral() as instance,
-        ChartMogulStandIn(small_world, as_of=AS_OF, api_key=CHARTMOGUL_TEST_KEY) as standin,
+        _standin(small_world) as standin,
     ):
         standin.set_behaviour(fail_next=1000, fail_status=503)
         result = _materialize(warehouse, standin, instance, max_attempts=3, timeout_seconds=5)
