@@ -93,6 +93,12 @@ class ReconciliationResult:
         else:
             verdict = "passed" if self.passed else "FAILED"
             over = sum(1 for r in self.rows if r.status == "over_threshold")
+            if all(r.variance == 0 for r in self.compared):
+                return (
+                    f"ChartMogul reconciliation for {self.as_of} {verdict}: {len(self.rows)} "
+                    f"days compared, every one equal to the cent (MRR on {self.as_of}: "
+                    f"{self.rows[-1].our_mrr:,} {self.currency})."
+                )
             head = (
                 f"ChartMogul reconciliation for {self.as_of} {verdict}: {len(self.rows)} days "
                 f"compared, {over} over the {self.threshold_percent}% threshold; largest "
