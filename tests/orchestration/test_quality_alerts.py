@@ -1,0 +1,64 @@
+"""A raw table that breaks its data contract: the contract check (great-expectations over the
+whole table) fails in a real Dagster run, and the check-failure sensor sends one alert to
+each sink, once."""
+
+import duckdb
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetSelection,
+    DagsterInstance,
+    Definitions,
+    build_sensor_context,
+    define_asset_job,
+)
+
+from orchestration.definitions import ASSETS, CHECKS, resources
+from orchestration.resources import AlertsResource, DbtSettingsResource
+from orchestration.sensors import alert_on_check_failure
+from tests.receivers import alert_sinks, smtp_server, webhook  # noqa: F401
+
+CHECK = AssetCheckKey(AssetKey("dlt_stripe_customers"), "contract_customers")
+
+
+def test_a_broken_contract_fails_its_check_and_alerts_once(
+    small_warehouse_copy,
+    alert_sinks,  # noqa: F811
+):
+    hook, smtp = alert_sinks
+    with duckdb.connect(str(small_warehouse_copy)) as con:
+        # a second row with an existing customer id: the key is no longer unique
+        duplicated = con.execute(
+            "insert into raw_stripe.customers select * from raw_stripe.customers "
+            "order by id limit 1 returning id"
+        ).fetchone()[0]
+    job = define_asset_job("contract_check", selection=AssetSelection.checks(CHECK))
+    defs = Definitions(
+        assets=ASSETS,
+        asset_checks=CHECKS,
+        jobs=[job],
+        resources=resources(dbt_settings=DbtSettingsResource(warehouse=str(small_warehouse_copy))),
+    )
+    with DagsterInstance.ephemeral() as instance:
+        run = defs.resolve_job_def("contract_check").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        [evaluation] = run.get_asset_check_evaluations()
+        assert not evaluation.passed
+        assert evaluation.severity.value == "ERROR"
+        assert "id" in evaluation.description
+
+        first = build_sensor_context(
+            instance=instance, cursor="0", resources={"alerts": AlertsResource()}
+        )
+        alert_on_check_failure(first)
+        # the next tick starts after the first one's cursor: nothing is sent twice
+        second = build_sensor_context(
+            instance=instance, cursor=first.cursor, resources={"alerts": AlertsResource()}
+        )
+        alert_on_check_failure(second)
+
+    assert len(hook.requests) == 1 and len(smtp.messages) == 1
+    mailed = smtp.messages[0].get_content()
+    assert "contract_customers" in mailed and "dlt_stripe_customers" in mailed
+    assert duplicated.startswith("cus_")
