@@ -102,6 +102,9 @@ def source_assets(
         context.log.info(report.summary())
         for note in report.notes:
             context.log.info(f"{source}: {note}")
+        for reason, count in report.rejected.most_common():
+            # kept in the source's quarantine table with the reason, never dropped
+            context.log.warning(f"{source}: {count:,} rows quarantined: {reason}")
         if not report.ok:
             # the rows that did load stay loaded (merge): a re-run completes the rest
             raise Failure(

@@ -1,6 +1,7 @@
 """The code location: loads without secrets, every dlt asset feeds its dbt source, no orphan
 or duplicate keys, the schedules' crons and selections, one writer at a time."""
 
+import importlib
 import json
 import os
 import subprocess
@@ -135,13 +136,16 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     assert not {"dlt_stripe_invoices", "kpis"} & weekly
 
 
-def test_the_schedule_time_zone_is_configurable():
-    code = "from orchestration.schedules import schedules; print({s.execution_timezone for s in schedules})"
-    env = {**os.environ, "REVWH_SCHEDULE_TIMEZONE": "Europe/Berlin"}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
-    assert done.stdout.strip() == "{'Europe/Berlin'}", done.stderr
+def test_the_schedule_time_zone_is_configurable(monkeypatch):
+    import orchestration.schedules as schedules
+
+    monkeypatch.setenv("REVWH_SCHEDULE_TIMEZONE", "Europe/Berlin")
+    try:
+        berlin = importlib.reload(schedules)
+        assert {s.execution_timezone for s in berlin.schedules} == {"Europe/Berlin"}
+    finally:
+        monkeypatch.delenv("REVWH_SCHEDULE_TIMEZONE")
+        importlib.reload(schedules)
 
 
 def test_one_writer_at_a_time(defs, graph):
