@@ -33,11 +33,13 @@ def external_system_key(system: str) -> AssetKey:
 
 
 class SourceTranslator(DagsterDltTranslator):
-    """Keys `dlt_<source>_<resource>`, group `ingestion`, one upstream external system."""
+    """Keys `dlt_<source>_<resource>`, group `ingestion`, one upstream external system, the
+    raw table the resource writes."""
 
-    def __init__(self, system: str):
+    def __init__(self, system: str, dataset: str):
         super().__init__()
         self._system = system
+        self._dataset = dataset
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
         return (
@@ -46,6 +48,10 @@ class SourceTranslator(DagsterDltTranslator):
             .replace_attributes(
                 deps=[external_system_key(self._system)],
                 group_name=INGESTION_GROUP,
+                kinds={"dlt", "duckdb"},
+            )
+            .merge_attributes(
+                metadata={"dagster/table_name": f"{self._dataset}.{data.resource.table_name}"}
             )
         )
 
@@ -63,14 +69,14 @@ def source_assets(
     """The external system's spec and the multi-asset that loads `source` (ingestion.run
     name: stripe | app | costs | fx). `extra_tables`: table -> description of the tables
     written by every resource (the load log, the quarantine)."""
-    from ingestion.warehouse import pipeline
-
-    # the pipeline object only names the destination and dataset: no connection is made
     specs: list[AssetSpec] = list(
         build_dlt_asset_specs(
             dlt_source=dlt_source,
-            dlt_pipeline=pipeline(source),
-            dagster_dlt_translator=SourceTranslator(system),
+            # no pipeline: a real dlt.pipeline() creates its working folder and state file,
+            # which importing the definitions must not do (two processes would collide);
+            # the loads create their pipelines when they run
+            dlt_pipeline=None,  # type: ignore[arg-type]
+            dagster_dlt_translator=SourceTranslator(system, dataset),
         )
     )
     prefix = f"dlt_{dlt_source.name}_"
