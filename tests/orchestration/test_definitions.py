@@ -33,6 +33,8 @@ def graph(defs):
 def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("REVWH_")}
     env["DAGSTER_HOME"] = str(tmp_path)
+    # loading the definitions writes nothing: no dlt pipeline folder, no state file
+    env["REVWH_PIPELINES_DIR"] = str(tmp_path / "pipelines")
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
         cwd=REPO_ROOT,
@@ -43,6 +45,7 @@ def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path)
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "revenue_warehouse" in done.stdout + done.stderr
+    assert not (tmp_path / "pipelines").exists()
 
 
 def test_every_dlt_asset_feeds_the_dbt_sources_and_nothing_is_orphaned(graph):
