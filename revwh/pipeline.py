@@ -174,14 +174,18 @@ def run_pipeline(
             return result
         out = artifacts_dir(target)
         (out / "target" / "run_results.json").unlink(missing_ok=True)  # not last run's
-        handler = RunProgressHandler(console)
         # dagster-dbt echoes every dbt event to sys.stdout: into a file beside dbt's log, while
-        # the progress keeps the terminal (rich resolves a console's file when it prints)
-        terminal = console.file
+        # the progress prints to the terminal the console writes to now
+        handler = RunProgressHandler(
+            Console(
+                file=console.file,
+                width=console.width,
+                force_terminal=console.is_terminal,
+                color_system=console.color_system,
+            )
+        )
         (out / "logs").mkdir(parents=True, exist_ok=True)
         dbt_events = stack.enter_context((out / "logs" / "dbt_events.log").open("w"))
-        stack.callback(setattr, console, "file", console.file if console._file else None)
-        console.file = terminal
         stack.enter_context(redirect_stdout(dbt_events))
         run = materialize_warehouse(
             resources(
@@ -265,27 +269,22 @@ def _collect(run, result: PipelineResult, handler, target: str, load_steps: dict
 
     from orchestration.chartmogul.assets import CHECK_NAME
 
-    started_steps = set()
+    started_steps, failures = set(), {}
     for event in run.all_events:
         step = event.step_key or ""
         if event.event_type == DagsterEventType.STEP_START:
             started_steps.add(step)
         elif event.event_type == DagsterEventType.STEP_FAILURE:
-            text = _failure_text(event)
-            if step in load_steps:
-                result.failed_loads[load_steps[step]] = text
-            elif step != "warehouse_models":
-                result.failed_steps[step] = text
+            failures[step] = _failure_text(event)
+    build_error = failures.pop("warehouse_models", None)
+    for step, text in failures.items():
+        if step in load_steps:
+            result.failed_loads[load_steps[step]] = text
+        else:
+            result.failed_steps[step] = text
     if "warehouse_models" in started_steps:
-        error = None
-        for event in run.all_events:
-            if (
-                event.event_type == DagsterEventType.STEP_FAILURE
-                and event.step_key == "warehouse_models"
-            ):
-                error = _failure_text(event)
         result.build = result_from_artifacts(
-            artifacts_dir(target), "postgres" if is_postgres(target) else "duckdb", error
+            artifacts_dir(target), "postgres" if is_postgres(target) else "duckdb", build_error
         )
     # a failed dbt test already fails the build (and is listed with it)
     result.failed_checks = [

@@ -7,6 +7,8 @@ import email
 import email.policy
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -111,22 +113,25 @@ def start_smtp(*, with_auth: bool) -> tuple[Controller, SmtpServer]:
     return controller, SmtpServer("127.0.0.1", controller.port, handler, logins)
 
 
-@pytest.fixture
-def smtp_server():
-    controller, server = start_smtp(with_auth=False)
+@contextmanager
+def running_smtp(*, with_auth: bool) -> Iterator[SmtpServer]:
+    controller, server = start_smtp(with_auth=with_auth)
     try:
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    with running_smtp(with_auth=False) as server:
+        yield server
 
 
 @pytest.fixture
 def smtp_auth_server():
-    controller, server = start_smtp(with_auth=True)
-    try:
+    with running_smtp(with_auth=True) as server:
         yield server
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

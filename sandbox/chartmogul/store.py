@@ -467,9 +467,6 @@ class Store:
                 )
             return self._index
 
-    def customer_mrr(self, customer: Customer, day: date) -> Decimal:
-        return self.index().customer_mrr(customer.uuid, day)
-
 
 def _optional_moment(value, what: str) -> datetime | None:
     return parse_moment(value, what) if value else None

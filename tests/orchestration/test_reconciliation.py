@@ -39,11 +39,6 @@ def largest_customers(warehouse):
     return [r[0] for r in rows]
 
 
-@pytest.fixture
-def sinks(alert_sinks):  # noqa: F811
-    return alert_sinks
-
-
 def _standin(small_world, drift_percent=0, drift_customers=None) -> ChartMogulStandIn:
     return ChartMogulStandIn(
         small_world,
@@ -76,9 +71,12 @@ def _check(result):
 
 
 def test_within_half_a_percent_passes_without_alert(
-    small_world, warehouse, largest_customers, sinks
+    small_world,
+    warehouse,
+    largest_customers,
+    alert_sinks,  # noqa: F811
 ):
-    hook, smtp = sinks
+    hook, smtp = alert_sinks
     with (
         DagsterInstance.ephemeral() as instance,
         _standin(small_world, 0.5, largest_customers) as standin,
@@ -103,9 +101,12 @@ def test_within_half_a_percent_passes_without_alert(
 
 
 def test_two_percent_off_fails_the_check_and_alerts_each_sink_once(
-    small_world, warehouse, largest_customers, sinks
+    small_world,
+    warehouse,
+    largest_customers,
+    alert_sinks,  # noqa: F811
 ):
-    hook, smtp = sinks
+    hook, smtp = alert_sinks
     with (
         DagsterInstance.ephemeral() as instance,
         _standin(small_world, 2, largest_customers) as standin,
@@ -146,9 +147,11 @@ def test_two_percent_off_fails_the_check_and_alerts_each_sink_once(
 
 
 def test_chartmogul_answering_5xx_is_retried_then_fails_clearly_and_alerts(
-    small_world, warehouse, sinks
+    small_world,
+    warehouse,
+    alert_sinks,  # noqa: F811
 ):
-    hook, smtp = sinks
+    hook, smtp = alert_sinks
     with (
         DagsterInstance.ephemeral() as instance,
         _standin(small_world) as standin,
