@@ -44,6 +44,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from benchmarks.memory import TreePeak
+
 AS_OF = date(2026, 11, 15)
 SEED = 42
 BASE = Path("warehouse/bench/dbt")
@@ -511,34 +513,6 @@ def _dbt() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Resident memory of every descendant of `root` (the wrapper itself left out)."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[pid] = int(line.split()[1])
-                break
-    total = 0
-    for pid, kb in rss.items():
-        ancestor = parents.get(pid)
-        while ancestor and ancestor != root:
-            ancestor = parents.get(ancestor)
-        if ancestor == root:
-            total += kb
-    return total
-
-
 def run_dbt(args: list[str], env: dict[str, str], log: Path, label: str) -> dict:
     """Run dbt with `args`; wall time, peak memory (the larger of the polled resident
     memory of its whole process tree and the kernel's peak of its largest process), exit
@@ -547,7 +521,6 @@ def run_dbt(args: list[str], env: dict[str, str], log: Path, label: str) -> dict
     peak_file.unlink(missing_ok=True)
     command = [sys.executable, "-c", WRAPPER, str(peak_file), _dbt(), *args]
     lines: list[str] = []
-    polled = 0
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     started, started_at = time.perf_counter(), time.time()
     process = subprocess.Popen(
@@ -558,26 +531,19 @@ def run_dbt(args: list[str], env: dict[str, str], log: Path, label: str) -> dict
         env=env,
         cwd=ROOT,
     )
-    done = threading.Event()
-
-    def poll() -> None:
-        nonlocal polled
-        while not done.wait(0.2):
-            polled = max(polled, _tree_rss_kb(process.pid))
-
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    with Progress(*columns, console=console, transient=True) as progress:
+    with (
+        TreePeak(process.pid, include_root=False) as peak,
+        Progress(*columns, console=console, transient=True) as progress,
+    ):
         task = progress.add_task(label, total=None)
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
             if " of " in line and ("START" in line or "OK" in line or "PASS" in line):
                 shown = line.strip().split(" ", 1)[-1][:90]
                 progress.update(task, description=f"{label}: {shown}")
-    rc = process.wait()
-    seconds = time.perf_counter() - started
-    done.set()
-    poller.join()
+        rc = process.wait()
+        seconds = time.perf_counter() - started
+    polled = peak.kb
     log.write_text("\n".join(lines) + "\n")
     by_type, slowest = _node_times(BASE / "dbt_target" / "run_results.json", started_at)
     kernel = json.loads(peak_file.read_text())["peak_kb"] if peak_file.exists() else 0

@@ -17,6 +17,8 @@ class LoadReport:
     requests: int = 0  # API requests made, where there is an API
     seconds: float = 0.0
     extract_seconds: float = 0.0  # time spent fetching (API sources)
+    normalize_seconds: float = 0.0
+    load_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:

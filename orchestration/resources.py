@@ -3,6 +3,7 @@ optional and read when a run starts (env vars, dlt secrets), never at import: th
 definitions load on a machine without any secret."""
 
 import json
+from datetime import date
 
 from dagster import ConfigurableResource
 
@@ -50,12 +51,11 @@ class DbtSettingsResource(ConfigurableResource):
     full_refresh: bool = False
 
     def dbt_vars(self) -> dict:
-        from datetime import date
+        """The `--vars` of the build; the as-of date goes by the environment (as_of_env)."""
+        return json.loads(self.vars_json or "{}")
 
-        from revwh.transform import dbt_vars
-
-        extra = json.loads(self.vars_json or "{}")
-        return dbt_vars(date.fromisoformat(self.as_of) if self.as_of else None, extra)
+    def as_of_date(self) -> date | None:
+        return date.fromisoformat(self.as_of) if self.as_of else None
 
 
 class ChartMogulResource(ConfigurableResource):

@@ -313,11 +313,15 @@ class _Progress:
 # --------------------------------------------------------------------------- build
 
 
-def dbt_vars(as_of: date | None, extra: dict | None = None) -> dict:
-    merged = dict(extra or {})
-    if as_of is not None:
-        merged["as_of"] = as_of.isoformat()
-    return merged
+AS_OF_VARIABLE = "REVWH_AS_OF"
+
+
+def as_of_env(as_of: date | None) -> dict[str, str]:
+    """The as-of date for dbt, as REVWH_AS_OF (macros/settings.sql reads it when SQL is
+    rendered to run). Not a var: dbt re-parses the whole project whenever its vars change,
+    which a date that moves every day would make every daily run do. Empty: the
+    warehouse's current date."""
+    return {AS_OF_VARIABLE: as_of.isoformat() if as_of is not None else ""}
 
 
 def build_models(
@@ -343,7 +347,7 @@ def build_models(
     from dbt.cli.main import dbtRunner
 
     started = time.perf_counter()
-    env = target_env(warehouse)
+    env = target_env(warehouse) | as_of_env(as_of)
     out = artifacts_dir(warehouse)
     args = [
         command,  # build; `test` runs tests alone (unit tests are only selectable that way)
@@ -361,7 +365,7 @@ def build_models(
         "--log-level-file",  # else it follows --log-level and no log file is written
         "debug",
         "--vars",
-        json.dumps(dbt_vars(as_of, vars), default=str),
+        json.dumps(vars or {}, default=str),  # never the as-of date: see as_of_env
     ]
     if full_refresh:
         args.append("--full-refresh")

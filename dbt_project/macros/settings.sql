@@ -1,7 +1,14 @@
 {#- The MRR rules' settings (dbt vars), checked once so a typo fails the run loudly. -#}
 
+{#- The as-of date: var `as_of` when given (by hand, or by a unit test), else REVWH_AS_OF,
+    which `revwh run` and Dagster set. The variable is read only when SQL is rendered to
+    run, never while parsing: a var or parse-time value that changes daily would make dbt
+    re-parse the whole project on every run. Neither set: the warehouse's current date. -#}
 {% macro as_of_date() -%}
     {%- set value = var('as_of', none) -%}
+    {%- if (value is none or value == '') and execute -%}
+        {%- set value = env_var('REVWH_AS_OF', '') -%}
+    {%- endif -%}
     {%- if value is none or value == '' -%}
         current_date
     {%- else -%}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ingestion import warehouse
 from ingestion.report import LoadReport
+from ingestion.runtime import fewer_collections
 
 from .database import check_connection, create_engine, redact, resolve_url
 from .gate import REJECTS_TABLE
@@ -57,7 +57,6 @@ def load_app_db(
             return report
 
         pipeline = warehouse.pipeline("app", target)
-        _tune_writers(pipeline.pipeline_name)
         # Resume from the warehouse's copy of the state when the local one is gone.
         pipeline.sync_destination()
         if pipeline.has_pending_data:
@@ -81,7 +80,12 @@ def load_app_db(
             f"tables from {redact(source_url)} into {_shown(destination)}"
         )
         extract_started = time.monotonic()
-        pipeline.extract(source, refresh=refresh, loader_file_format=_file_format(destination))
+        with fewer_collections():
+            pipeline.extract(
+                source,
+                refresh=refresh,
+                loader_file_format=warehouse.loader_file_format(destination),
+            )
         report.extract_seconds = time.monotonic() - extract_started
         for table in present:
             gate = gates[table]
@@ -93,7 +97,9 @@ def load_app_db(
             for reasons, count in gate.rejected.items():
                 report.rejected[f"{table}: {reasons}"] += count
         say("normalizing and loading")
-        pipeline.normalize(workers=_normalize_workers(sum(g.passed for g in gates.values())))
+        pipeline.normalize(
+            workers=warehouse.normalize_workers(sum(g.passed for g in gates.values()))
+        )
         pipeline.load()
         # What the gates passed is what loads: the incremental step after them filters with
         # the same `>=` as the query. (dlt's own row counts are off for CSV into PostgreSQL.)
@@ -104,24 +110,6 @@ def load_app_db(
     report.seconds = time.monotonic() - started
     say(report.summary())
     return report
-
-
-def _tune_writers(pipeline_name: str) -> None:
-    """dlt settings for this pipeline only (an environment that sets them wins).
-
-    Intermediate files uncompressed (gzip costs a fifth of extract and normalize time) and
-    deleted once loaded (a full load of the medium world is about 400 MB of them; the
-    source is still there to read again), and rotated every 100,000 rows, so that a big
-    table is normalized by several processes."""
-    prefix = pipeline_name.upper()
-    os.environ.setdefault(f"{prefix}__DATA_WRITER__DISABLE_COMPRESSION", "true")
-    os.environ.setdefault(f"{prefix}__DATA_WRITER__FILE_MAX_ITEMS", "100000")
-    os.environ.setdefault(f"{prefix}__LOAD__DELETE_COMPLETED_JOBS", "true")
-
-
-def _normalize_workers(rows: int) -> int:
-    # starting worker processes costs about a second: worth it for big loads only
-    return min(4, os.cpu_count() or 1) if rows > 200_000 else 1
 
 
 def _keep_quarantine(pipeline, tables: list[str]) -> None:
@@ -148,12 +136,6 @@ def _selected(tables: Sequence[str] | None) -> list[str]:
 
 def _shown(destination: str) -> str:
     return redact(destination) if warehouse.is_postgres(destination) else destination
-
-
-def _file_format(destination: str) -> str:
-    # dlt's default for both is INSERT statements, by far the slowest way in: DuckDB reads
-    # JSON lines natively and PostgreSQL takes CSV through COPY.
-    return "csv" if warehouse.is_postgres(destination) else "jsonl"
 
 
 __all__ = ["SOURCE_NAME", "load_app_db"]

@@ -9,6 +9,7 @@ import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ..contracts import Contract
+from ..warehouse import file_format_of
 from .parse import ParsedFile, rejects_contract, rows_contract
 
 
@@ -59,7 +60,11 @@ def run_source(pipeline: dlt.Pipeline, source, full_refresh: bool, notes: list[s
     if pipeline.has_pending_data:
         pipeline.run()
         notes.append("finished loading what an earlier run had left pending")
-    pipeline.run(source, refresh="drop_sources" if full_refresh else None)
+    pipeline.run(
+        source,
+        refresh="drop_sources" if full_refresh else None,
+        loader_file_format=file_format_of(pipeline),
+    )
 
 
 def forget_files(pipeline: dlt.Pipeline, table: str, files: Sequence[str]) -> None:

@@ -7,7 +7,8 @@ import time
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ..report import LoadReport
-from ..warehouse import pipeline
+from ..runtime import fewer_collections
+from ..warehouse import file_format_of, normalize_workers, pipeline
 from .api import StripeApi, StripeConfigError, StripeLoadError
 from .source import stripe_source
 
@@ -28,20 +29,36 @@ def load_stripe(
         api_key, api_base, requests_per_second, max_retries=max_retries
     )  # names STRIPE_API_KEY if absent
     pipe = pipeline("stripe", target, progress=progress)
+    # The cursors live in the warehouse with the data they describe: a new machine or a lost
+    # pipeline folder resumes from there instead of backfilling again.
+    pipe.sync_destination()
+    if pipe.has_pending_data:
+        # a previous run extracted but did not finish loading: finish it before new data
+        pipe.normalize(workers=normalize_workers(0))
+        pipe.load(raise_on_failed_jobs=True)
+        report.notes.append("loaded the packages a previous run left pending")
     source = stripe_source(
         api_key=api.client_key, full_refresh=full_refresh, notes=report.notes, api=api
     )
+    extract_started = time.perf_counter()
     try:
-        # dlt's default file format: with jsonl, DuckDB unifies the JSON `data` of events
-        # across the rows of a file and adds null keys, so a re-load would differ
-        pipe.extract(source, refresh="drop_sources" if full_refresh else None)
+        with fewer_collections():
+            pipe.extract(
+                source,
+                refresh="drop_sources" if full_refresh else None,
+                loader_file_format=file_format_of(pipe),
+            )
     except PipelineStepFailed as exc:
         raise _root_cause(exc) from None
     report.requests = api.requests
-    report.extract_seconds = time.perf_counter() - started
-    pipe.normalize()
+    report.extract_seconds = time.perf_counter() - extract_started
+    step_started = time.perf_counter()
+    pipe.normalize(workers=normalize_workers(api.objects))
     counts = pipe.last_trace.last_normalize_info.row_counts
+    report.normalize_seconds = time.perf_counter() - step_started
+    step_started = time.perf_counter()
     pipe.load(raise_on_failed_jobs=True)
+    report.load_seconds = time.perf_counter() - step_started
     report.rows.update({t: n for t, n in counts.items() if not t.startswith("_dlt")})
     report.seconds = time.perf_counter() - started
     return report

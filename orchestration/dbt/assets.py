@@ -24,13 +24,13 @@ translator = WarehouseTranslator()
 def warehouse_models(
     context: AssetExecutionContext, dbt: DbtCliResource, dbt_settings: DbtSettingsResource
 ):
-    from revwh.transform import artifacts_dir, target_env
+    from revwh.transform import artifacts_dir, as_of_env, target_env
 
     # profiles/profiles.yml reads the target from the environment; dbt's artifacts and log
     # go beside the warehouse (target/, where dagster-dbt keeps dbt.log too), so two
     # warehouses never share them
     out = artifacts_dir(dbt_settings.warehouse)
-    os.environ.update(target_env(dbt_settings.warehouse))
+    os.environ.update(target_env(dbt_settings.warehouse) | as_of_env(dbt_settings.as_of_date()))
     args = ["build", "--vars", json.dumps(dbt_settings.dbt_vars())]
     if dbt_settings.threads:
         args += ["--threads", str(dbt_settings.threads)]

@@ -192,6 +192,33 @@ def test_objects_that_break_the_contract_are_quarantined(small_world, tmp_path):
     assert len(ids(warehouse, "invoices")) == len(lines) - 1
 
 
+def test_a_rejected_object_early_in_the_listing_diverts_nothing_else(small_world, tmp_path):
+    """The quarantine hints apply to the rejected row only: the objects listed after it
+    (here: the newest invoice is rejected, so every other page comes after it) still land
+    in their own table."""
+    import shutil
+
+    import duckdb
+
+    folder = tmp_path / "stripe"
+    shutil.copytree(small_world / "stripe", folder)
+    invoices = [
+        orjson.loads(line) for line in (folder / "invoices.jsonl").read_bytes().splitlines()
+    ]
+    newest = max(range(len(invoices)), key=lambda i: (invoices[i]["created"], invoices[i]["id"]))
+    invoices[newest]["currency"] = "US$"
+    (folder / "invoices.jsonl").write_bytes(b"".join(orjson.dumps(o) + b"\n" for o in invoices))
+    warehouse = tmp_path / "wh.duckdb"
+    with StripeStandIn(folder, rate_limit=None) as server:
+        load(server, warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rejects = con.execute("SELECT object_id FROM raw_stripe.stripe_rejects").fetchall()
+    assert rejects == [(invoices[newest]["id"],)]
+    assert sorted(ids(warehouse, "invoices")) == sorted(
+        o["id"] for i, o in enumerate(invoices) if i != newest
+    )
+
+
 def test_the_key_can_come_from_dlt_secrets(monkeypatch):
     from ingestion.stripe.api import resolve_api_key
 
