@@ -45,6 +45,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.memory import TreePeak
+from revwh.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, stale_free_models
+from revwh.transform import as_of_env
 
 AS_OF = date(2026, 11, 15)
 SEED = 42
@@ -599,6 +601,8 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
         "REVWH_TARGET": "duckdb",
         "REVWH_WAREHOUSE": str(scratch.resolve()),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        # as `revwh run` gives it: not a var, so the parse below serves every run
+        **as_of_env(as_of),
     }
     common = [
         "--project-dir",
@@ -611,8 +615,6 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
         "--log-path",
         str((BASE / "dbt_logs").resolve()),
         "--no-use-colors",
-        "--vars",
-        json.dumps({"as_of": as_of.isoformat()}),
     ]
     if threads:
         common += ["--threads", str(threads)]
@@ -635,10 +637,26 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
         "last 30 days / 720 h); rows with the new load id: "
         + ", ".join(f"{t} {n:,}" for t, n in hour["rows"].items())
     )
+    # an hourly run as the hourly job builds it: the operational models (HOURLY_MODELS)
+    # that newly loaded rows reach, with their tests; the whole-warehouse checks (tag
+    # full_check) run in the daily build
+    manifest = json.loads((BASE / "dbt_target" / "manifest.json").read_text())
+    models = [
+        node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"
+    ]
+    unchanged = sorted(stale_free_models(str(scratch), manifest, models, as_of))
+    console.print(f"  models no new row reaches, left out of the hourly run: {len(unchanged)}")
     incremental = run_dbt(
-        # an hourly run: the per-customer models and the mart tests; the whole-warehouse
-        # checks (tag full_check) run in the daily build
-        ["build", "--exclude", "test_type:unit", "tag:full_check", *common],
+        [
+            "build",
+            "--select",
+            HOURLY_MODELS,
+            "--exclude",
+            "test_type:unit",
+            HOURLY_EXCLUDE,
+            *unchanged,
+            *common,
+        ],
         env,
         BASE / f"{scale}.incremental.log",
         f"{scale}: dbt build (incremental)",

@@ -1,7 +1,9 @@
 """Peak memory of a process tree, for every benchmark's "peak memory" column.
 
-Polls the resident memory of a process and all its descendants (normalize workers, dbt
-threads' children) from /proc, summed at each poll, and keeps the largest sum."""
+Polls the memory of a process and all its descendants (normalize workers, dbt's children)
+from /proc, summed at each poll, and keeps the largest sum. Each process counts its
+proportional set size (Pss): pages shared with a forked parent count once in all, where
+resident sizes (Rss) would count them once per process."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 
 
 def tree_rss_kb(root: int, include_root: bool = True) -> int:
-    """Resident memory (KiB) of `root`'s descendants, and of `root` itself if asked."""
+    """Memory (KiB, Pss; Rss where the kernel has no Pss) of `root`'s descendants, and of
+    `root` itself if asked."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -18,15 +21,13 @@ def tree_rss_kb(root: int, include_root: bool = True) -> int:
             continue
         try:
             stat = (entry / "stat").read_text()
-            status = (entry / "status").read_text()
         except OSError:
             continue
         pid = int(entry.name)
         parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[pid] = int(line.split()[1])
-                break
+        kb = _field_kb(entry / "smaps_rollup", "Pss:") or _field_kb(entry / "status", "VmRSS:")
+        if kb is not None:
+            rss[pid] = kb
     total = rss.get(root, 0) if include_root else 0
     for pid, kb in rss.items():
         ancestor = parents.get(pid)
@@ -35,6 +36,17 @@ def tree_rss_kb(root: int, include_root: bool = True) -> int:
         if ancestor == root:
             total += kb
     return total
+
+
+def _field_kb(path: Path, name: str) -> int | None:
+    try:
+        text = path.read_text()
+    except OSError:  # gone, or not ours to read
+        return None
+    for line in text.splitlines():
+        if line.startswith(name):
+            return int(line.split()[1])
+    return None
 
 
 class TreePeak:

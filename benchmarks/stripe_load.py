@@ -1,12 +1,16 @@
-"""Benchmark: Stripe backfill and incremental load through the stand-in.
+"""Benchmark: Stripe backfill and incremental loads through the stand-in.
 
-    uv run python -m benchmarks.stripe_load [--scale medium]
+    uv run python -m benchmarks.stripe_load [--scale medium|large] [--repeat 3]
 
-Backfills the world from the stand-in set to 100 requests/s with 50 ms latency and
-prints the objects fetched per second of extraction next to the ceiling that rate allows
-(100 requests/s x 100 objects per page). Then advances the world by one day and runs an
-incremental load, printing its requests next to what the changed objects strictly need:
-one retrieve per changed object that already existed, one list page per 100 new ones."""
+Backfills the world from the stand-in set to 100 requests/s with 50 ms latency, each load
+in a process of its own (the stand-in in another), and prints extraction, normalize and
+load times, objects per second next to the ceiling that rate allows (100 requests/s x 100
+objects a page) and the peak memory of the loader's process tree. Then advances the world
+by one day and runs the incremental load twice: with the local dlt pipeline folder, and
+from a copy of the warehouse with no pipeline folder (a new machine, state restored from
+the warehouse), printing requests next to what the changed objects strictly need: one
+retrieve per changed object that already existed, one list page per 100 new ones. Times
+and memory are medians of `--repeat` runs."""
 
 from __future__ import annotations
 

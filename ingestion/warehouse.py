@@ -3,7 +3,9 @@
 Configuration follows dlt's conventions; the project-level settings are:
 - `REVWH_WAREHOUSE`: a DuckDB file path (default `warehouse/revenue.duckdb`) or a
   `postgresql://` URL;
-- `REVWH_PIPELINES_DIR`: where dlt keeps pipeline state (default: next to the warehouse).
+- `REVWH_PIPELINES_DIR`: where dlt keeps pipeline state (default: next to the warehouse);
+- `REVWH_DUCKDB_LOAD_MEMORY_LIMIT`: DuckDB's memory during a load (default 1GB; it spills
+  to disk beyond).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import dlt
 
 DEFAULT_WAREHOUSE = "warehouse/revenue.duckdb"
+LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's memory during a load (REVWH_DUCKDB_LOAD_MEMORY_LIMIT)
 DATASETS = {"stripe": "raw_stripe", "app": "raw_app", "costs": "raw_costs", "fx": "raw_fx"}
 
 
@@ -32,7 +35,14 @@ def destination(target: str | None = None):
     if is_postgres(target):
         return dlt.destinations.postgres(credentials=dlt_postgres_url(target))
     Path(target).parent.mkdir(parents=True, exist_ok=True)
-    return dlt.destinations.duckdb(str(Path(target).resolve()))
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    # DuckDB takes 80% of the machine's memory by default; a load's merge spills to disk
+    # past this instead, which keeps the load of a large account inside a small machine
+    limit = os.environ.get("REVWH_DUCKDB_LOAD_MEMORY_LIMIT", LOAD_MEMORY_LIMIT)
+    return dlt.destinations.duckdb(
+        DuckDbCredentials(str(Path(target).resolve()), global_config={"memory_limit": limit})
+    )
 
 
 def dlt_postgres_url(url: str) -> str:

@@ -8,19 +8,15 @@ from dagster_dbt import build_dbt_asset_selection
 
 from orchestration.app_db.assets import app_db_load
 from orchestration.cost_sheets.assets import cost_sheets_load
-from orchestration.dbt.assets import warehouse_models
+from orchestration.dbt.assets import DBT_SCOPE_TAG, warehouse_models
 from orchestration.fx.assets import fx_load
 from orchestration.reports.assets import published_marts
 from orchestration.stripe.assets import stripe_load
+from revwh.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS
 
 # run tag limited to one concurrent run by the run queue (see dagster.yaml)
 WRITES_WAREHOUSE = {"revwh/writes_warehouse": "true"}
 
-# The operational view: current MRR, today's sign-ups and trials, churn and revenue. Upstream
-# models come along; the whole-warehouse checks (tag full_check) wait for the daily build.
-HOURLY_MODELS = (
-    "+mrr_summary_daily +fct_mrr_movements +fct_revenue +dim_customers +activation_monthly"
-)
 WEEKLY_MODELS = (
     "customer_health customer_segments fct_customer_value clv_by_plan clv_by_channel "
     "cohort_retention_monthly cohort_revenue_monthly"
@@ -36,12 +32,12 @@ hourly_job = define_asset_job(
     # the raw tables' contract validations run daily, not each hour
     selection=AssetSelection.assets(stripe_load, app_db_load).without_checks()
     | build_dbt_asset_selection(
-        [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude="tag:full_check"
+        [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude=HOURLY_EXCLUDE
     )
     | AssetSelection.assets(published_marts),
-    description="Incremental Stripe and app database loads, then the operational models and "
-    "the published copy.",
-    tags=WRITES_WAREHOUSE,
+    description="Incremental Stripe and app database loads, then the operational models that "
+    "new rows reach, and the published copy.",
+    tags={**WRITES_WAREHOUSE, DBT_SCOPE_TAG: "changed"},
 )
 
 daily_job = define_asset_job(

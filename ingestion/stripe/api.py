@@ -4,12 +4,15 @@ Requests go through the `StripeClient`'s requestor: the SDK builds, signs and re
 (429 with `Stripe-Should-Retry`, 5xx and connection errors, exponential backoff) and raises
 its typed errors; we skip turning every object into a typed StripeObject, which costs more
 than the request.
-A shared moving-window limiter keeps all threads under the configured requests/s.
+A shared pacer keeps all threads just under the configured requests/s, and lists are paged
+by many threads over ranges of `created` (see `backfill_pages`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import os
 import threading
 import time
@@ -22,6 +25,11 @@ import stripe
 
 KEY_VARIABLE = "STRIPE_API_KEY"
 BASE_VARIABLE = "STRIPE_API_BASE"
+# A range of `created` expected to hold more pages than this is cut into parts of about
+# this many, paged by other threads; at most MAX_SPLIT parts at a time.
+SLICE_PAGES = 30
+MAX_SPLIT = 64
+PACING = 0.97  # share of the request budget used
 SANDBOX_RATE = 25  # requests/s Stripe allows in test mode
 LIVE_RATE = 100
 
@@ -59,7 +67,7 @@ def default_rate(api_key: str) -> int:
 
 
 class RequestBudget:
-    """Requests spaced evenly at `per_second`, shared by all threads.
+    """Requests spaced evenly at PACING x `per_second`, shared by all threads.
 
     Each caller reserves the next free slot under a lock and sleeps until it, so no thread
     polls and no burst goes out: a window that allowed `per_second` requests at once let
@@ -68,7 +76,8 @@ class RequestBudget:
 
     def __init__(self, per_second: float | None):
         self.per_second = per_second
-        self._interval = 1.0 / per_second if per_second else 0.0
+        # a little under the limit: requests leave evenly but arrive with jitter
+        self._interval = 1.0 / (per_second * PACING) if per_second else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
 
@@ -171,91 +180,127 @@ class StripeApi:
         created_gte: int | None = None,
         complete: Callable[[list[dict]], list[dict]] | None = None,
     ) -> Iterator[list[dict]]:
-        """Every page of a list endpoint, fetched by several threads at once.
+        """Every page of a list endpoint, fetched by several threads at once, in no
+        particular order.
 
-        Stripe lists are cursors, newest first, so one list cannot be paged in parallel.
-        The first page tells how dense the newest objects are; the older history is then
-        cut into `created` slices expected to hold about 20 pages each (wider going back,
-        where there is less), which threads page concurrently. `complete` (e.g. fetching
-        the rest of each object's embedded list) runs on every page in the thread that
-        fetched it, so those requests overlap too."""
+        Stripe lists are cursors, newest first, so one list cannot be paged in parallel;
+        ranges of `created` can. Each range's first page tells how densely its newest
+        objects lie; when that suggests more than SLICE_PAGES pages to go, the rest of the
+        range is cut into parts expected to hold about SLICE_PAGES pages each, which other
+        threads page (and cut again where history is denser). The whole list starts as one
+        range. `complete` (e.g. fetching the rest of each object's embedded list) runs on
+        every page in the thread that fetched it, so those requests overlap too."""
         finish = complete or (lambda page: page)
-        params = dict(params or {})
-        if created_gte is not None:
-            params["created"] = {"gte": created_gte}
-        first = self.get(path, limit=100, **params)
-        data = first["data"]
-        if data:
-            yield finish(data)
-        if not first.get("has_more") or len(data) < 2:
-            if first.get("has_more"):
-                for page in self.pages(path, {**params, "starting_after": data[-1]["id"]}):
-                    yield finish(page)
-            return
-        newest, oldest = data[0]["created"], data[-1]["created"]
-        floor = created_gte or 0
-        span = max(newest - oldest, 60)  # seconds the newest 100 objects cover
-        bounds, upper, width = [], oldest, span * 20
-        # everything older than the first page and not in it: the first page may end
-        # inside a second, so the newest slice starts right after it by id instead
-        while upper > floor and len(bounds) < 48:
-            lower = max(floor, upper - width)
-            bounds.append((lower, upper))
-            upper, width = lower, int(width * 1.25)
-        if upper > floor:
-            bounds.append((floor, upper))
-        # the oldest second of the first page: finish it by cursor (ties on `created`)
-        tail = {
-            **params,
-            "created": {"gte": oldest, "lte": oldest},
-            "starting_after": data[-1]["id"],
-        }
-        slices = [tail] + [{**params, "created": {"gte": lo, "lt": hi}} for lo, hi in bounds]
-        yield from self.stream(
-            (lambda one=one: map(finish, self.pages(path, one))) for one in slices
-        )
+        params = {k: v for k, v in (params or {}).items() if k != "created"}
+        yield from self.stream([self._range_pages(path, params, created_gte or 0, None, finish)])
+
+    def _range_pages(self, path: str, params: dict, lower: int, upper: int | None, finish):
+        """A stream call: the pages of objects created in [lower, upper) (no upper bound:
+        everything from `lower` on)."""
+
+        def call(spawn) -> Iterator[list[dict]]:
+            created = {"gte": lower} if upper is None else {"gte": lower, "lt": upper}
+            ranged = {**params, "created": created}
+            body = self.get(path, limit=100, **ranged)
+            data = body["data"]
+            if data:
+                yield finish(data)
+            if not body.get("has_more") or not data:
+                return
+            oldest = data[-1]["created"]
+            # seconds the first page covered, and the pages the rest would take at that rate
+            covered = (data[0]["created"] + 1 if upper is None else upper) - oldest
+            left = (oldest - lower) / max(covered, 1)
+            if left > SLICE_PAGES and oldest - lower > 1:
+                if lower <= 0:
+                    # the account's first object is unknown: parts widen going back (older
+                    # history is sparser), so few fall before the account existed
+                    cuts, width = [oldest], max(covered, 1) * SLICE_PAGES
+                    while cuts[-1] > lower and len(cuts) <= MAX_SPLIT:
+                        cuts.append(max(lower, cuts[-1] - width))
+                        width = int(width * 1.5)
+                    if cuts[-1] > lower:
+                        cuts.append(lower)
+                    cuts.reverse()
+                else:
+                    parts = min(math.ceil(left / SLICE_PAGES), oldest - lower, MAX_SPLIT)
+                    cuts = [lower + (oldest - lower) * i // parts for i in range(parts + 1)]
+                for low, high in itertools.pairwise(cuts):
+                    if high > low:
+                        spawn(self._range_pages(path, params, low, high, finish))
+                # here: only what is left of the page's oldest second (ties on `created`)
+                ranged = {**params, "created": {"gte": oldest, "lte": oldest}}
+            rest = {**ranged, "starting_after": data[-1]["id"]}
+            yield from map(finish, self.pages(path, rest))
+
+        return call
 
     def retrieve_many(self, path: str, ids: Iterable[str]) -> Iterator[dict]:
         """Each object by id, fetched concurrently, in no particular order."""
-        for page in self.stream((lambda i=i: iter([[self.get(f"{path}/{i}")]])) for i in ids):
+
+        def one(object_id: str):
+            return lambda spawn: iter([[self.get(f"{path}/{object_id}")]])
+
+        for page in self.stream([one(i) for i in ids]):
             yield from page
 
-    def stream(self, calls: Iterable[Callable[[], Iterator[list[dict]]]]) -> Iterator[list[dict]]:
-        """Run each call (an iterator of pages) on `concurrency` threads and yield the pages
-        as they arrive, in no particular order.
+    def stream(self, calls: Iterable[Callable]) -> Iterator[list[dict]]:
+        """Run each call on `concurrency` threads and yield the pages they produce as they
+        arrive, in no particular order. A call is `call(spawn)` returning an iterator of
+        pages; `spawn(other_call)` adds work (a range cut in parts).
 
         Memory stays bounded whatever the account's size: pages wait in a queue of
         2 x `concurrency`, and a thread that finds it full waits for the consumer. The
         first error stops every thread and is raised here."""
         queue: Queue = Queue(maxsize=2 * self.concurrency)
         stop = threading.Event()
-        finished = object()
+        finished, spawned = object(), object()
+        futures: list = []
+        lock = threading.Lock()
+
+        def put(item) -> bool:
+            while not stop.is_set():
+                try:
+                    queue.put(item, timeout=0.1)
+                    return True
+                except Full:
+                    continue
+            return False
+
+        def submit(call) -> None:
+            with lock:
+                if not stop.is_set():
+                    futures.append(pool.submit(run, call))
+
+        def spawn(call) -> None:
+            # counted before the spawning call's own `finished`: the total never reaches
+            # zero while work is still being added
+            if put(spawned):
+                submit(call)
 
         def run(call) -> None:
             try:
-                for page in call():
-                    while not stop.is_set():
-                        try:
-                            queue.put(page, timeout=0.1)
-                            break
-                        except Full:
-                            continue
-                    if stop.is_set():
+                for page in call(spawn):
+                    if not put(page):
                         return
             except BaseException as exc:  # handed to the consumer, which raises it
-                stop.set()
                 queue.put(_Failed(exc))
+                stop.set()
             finally:
                 queue.put(finished)
 
         with ThreadPoolExecutor(self.concurrency) as pool:
-            started = [pool.submit(run, call) for call in calls]
-            remaining = len(started)
+            initial = list(calls)
+            remaining = len(initial)
+            for call in initial:
+                submit(call)
             try:
                 while remaining:
                     item = queue.get()
                     if item is finished:
                         remaining -= 1
+                    elif item is spawned:
+                        remaining += 1
                     elif isinstance(item, _Failed):
                         raise item.error
                     else:
@@ -264,6 +309,8 @@ class StripeApi:
                 # on an error or an abandoned generator: release waiting threads, skip
                 # calls not started, and drain so no `put` blocks the pool's shutdown
                 stop.set()
+                with lock:
+                    started = list(futures)
                 for future in started:
                     future.cancel()
                 while any(not f.done() for f in started) or not queue.empty():

@@ -13,6 +13,12 @@ from orchestration.ingestion.factory import WAREHOUSE_POOL
 from orchestration.resources import DbtSettingsResource
 
 translator = WarehouseTranslator()
+# run tag: "changed" builds only the selected models that newly loaded rows reach
+DBT_SCOPE_TAG = "revwh/dbt_scope"
+
+
+def dbt_project_manifest() -> dict:
+    return json.loads(dbt_project.manifest_path.read_text())
 
 
 @dbt_assets(
@@ -24,6 +30,7 @@ translator = WarehouseTranslator()
 def warehouse_models(
     context: AssetExecutionContext, dbt: DbtCliResource, dbt_settings: DbtSettingsResource
 ):
+    from revwh.dbt_scope import stale_free_models
     from revwh.transform import artifacts_dir, as_of_env, target_env
 
     # profiles/profiles.yml reads the target from the environment; dbt's artifacts and log
@@ -32,6 +39,20 @@ def warehouse_models(
     out = artifacts_dir(dbt_settings.warehouse)
     os.environ.update(target_env(dbt_settings.warehouse) | as_of_env(dbt_settings.as_of_date()))
     args = ["build", "--vars", json.dumps(dbt_settings.dbt_vars())]
+    if context.run.tags.get(DBT_SCOPE_TAG) == "changed" and not dbt_settings.full_refresh:
+        # an hourly run: leave out the selected models no new row reaches
+        selected = {key.path[-1] for key in context.selected_asset_keys}
+        unchanged = stale_free_models(
+            dbt_settings.warehouse,
+            dbt_project_manifest(),
+            selected,
+            dbt_settings.as_of_date(),
+            dbt_settings.dbt_vars(),
+        )
+        if unchanged:
+            context.log.info(f"no new data reaches {len(unchanged)} models: left as they are")
+            # one value: dagster-dbt reads a single word after --exclude
+            args += ["--exclude", " ".join(sorted(unchanged))]
     if dbt_settings.threads:
         args += ["--threads", str(dbt_settings.threads)]
     if dbt_settings.full_refresh:

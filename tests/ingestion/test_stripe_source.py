@@ -106,6 +106,37 @@ def test_a_later_world_loads_only_what_changed(tmp_path, days):
         assert incremental_rows[table] == rows, table
 
 
+def test_a_new_machine_resumes_from_the_warehouse_not_a_backfill(tmp_path, monkeypatch):
+    """The cursors travel with the data: with the local pipeline folder gone (a new
+    machine, a lost disk), the next run restores them from the warehouse and fetches what
+    changed, not the whole history again."""
+    import shutil
+
+    earlier, later = tmp_path / "earlier", tmp_path / "later"
+    generate_world("small", 33, date(2026, 11, 8), earlier, start=START)
+    generate_world("small", 33, date(2026, 11, 9), later, start=START)
+    kept, moved = tmp_path / "wh.duckdb", tmp_path / "moved.duckdb"
+    with StripeStandIn(earlier / "stripe", rate_limit=None) as server:
+        backfill = load(server, kept)
+    shutil.copy(kept, moved)  # the warehouse on a machine with no pipeline folder
+    with StripeStandIn(later / "stripe", rate_limit=None) as server:
+        with_local_state = load(server, kept)
+        monkeypatch.setenv("REVWH_PIPELINES_DIR", str(tmp_path / "new_machine"))
+        incremental = load(server, moved)
+    warehouse = moved
+    # the same requests as the run that kept its folder, far fewer than a backfill
+    assert abs(incremental.requests - with_local_state.requests) <= 2
+    assert incremental.requests < backfill.requests / 2, (incremental.requests, backfill.requests)
+    assert not [n for n in incremental.notes if "full refresh" in n or "window" in n]
+    monkeypatch.setenv("REVWH_PIPELINES_DIR", str(tmp_path / "fresh_pipelines"))
+    with StripeStandIn(later / "stripe", rate_limit=None) as server:
+        load(server, tmp_path / "fresh.duckdb")
+    incremental_rows, fresh_rows = table_rows(warehouse), table_rows(tmp_path / "fresh.duckdb")
+    for table, rows in fresh_rows.items():
+        if not table.startswith("events"):
+            assert incremental_rows[table] == rows, table
+
+
 def _load_in_child(url, warehouse, pipelines):
     import os
 
