@@ -121,12 +121,10 @@ def load_in_child(url: str, warehouse: Path, pipelines: Path) -> dict:
 
 
 def _fresh(base: Path, *names: str) -> None:
+    """Remove what an earlier run left: folders, and files with their DuckDB companions."""
     for name in names:
-        target = base / name
-        if target.is_dir():
-            shutil.rmtree(target)
         for stale in base.glob(name + "*"):
-            stale.unlink() if stale.is_file() else shutil.rmtree(stale)
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
 
 
 def run_once(base: Path, day0: Path, day1: Path) -> dict:

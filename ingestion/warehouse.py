@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 DEFAULT_WAREHOUSE = "warehouse/revenue.duckdb"
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's memory during a load (REVWH_DUCKDB_LOAD_MEMORY_LIMIT)
@@ -35,8 +36,6 @@ def destination(target: str | None = None):
     if is_postgres(target):
         return dlt.destinations.postgres(credentials=dlt_postgres_url(target))
     Path(target).parent.mkdir(parents=True, exist_ok=True)
-    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
     # DuckDB takes 80% of the machine's memory by default; a load's merge spills to disk
     # past this instead, which keeps the load of a large account inside a small machine
     limit = os.environ.get("REVWH_DUCKDB_LOAD_MEMORY_LIMIT", LOAD_MEMORY_LIMIT)

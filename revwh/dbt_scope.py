@@ -73,21 +73,34 @@ def stale_free_models(
 ) -> set[str]:
     """Names of the models among `candidates` (model names) that no data loaded since the
     last successful build reaches; empty when every candidate must be built."""
-    last = _last_build(warehouse)
-    today = as_of or datetime.now(UTC).date()
-    if last is None or last["as_of_date"] != today:
+    try:
+        con = _connect(warehouse)
+    except Exception:  # e.g. the file is held by another writer: build everything
         return set()
-    if last["settings_fingerprint"] != settings_fingerprint(dbt_vars):
+    if con is None:
         return set()
-    by_name = {
-        node["name"]: node_id
-        for node_id, node in manifest["nodes"].items()
-        if node["resource_type"] == "model"
-    }
-    wanted = {name: by_name[name] for name in candidates if name in by_name}
-    upstream = {name: upstream_sources(manifest, node_id) for name, node_id in wanted.items()}
-    tables = {source for sources in upstream.values() for source in sources}
-    changed = _changed_tables(warehouse, manifest, tables, last["watermark"])
+    postgres = is_postgres(warehouse_target(warehouse))
+    try:
+        last = _last_build(con)
+        today = as_of or datetime.now(UTC).date()
+        if last is None or last["as_of_date"] != today:
+            return set()
+        if last["settings_fingerprint"] != settings_fingerprint(dbt_vars):
+            return set()
+        by_name = {
+            node["name"]: node_id
+            for node_id, node in manifest["nodes"].items()
+            if node["resource_type"] == "model"
+        }
+        upstream = {
+            name: upstream_sources(manifest, by_name[name])
+            for name in candidates
+            if name in by_name
+        }
+        tables = {source for sources in upstream.values() for source in sources}
+        changed = _changed_tables(con, postgres, manifest, tables, last["watermark"])
+    finally:
+        con.close()
     return {name for name, sources in upstream.items() if not sources & changed}
 
 
@@ -104,66 +117,56 @@ def _connect(warehouse: str | None):
     return duckdb.connect(target, read_only=True)
 
 
-def _last_build(warehouse: str | None) -> dict | None:
+def _last_build(con) -> dict | None:
+    cursor = con.cursor()
     try:
-        con = _connect(warehouse)
-    except Exception:  # e.g. the file is held by another writer: build everything
+        cursor.execute(
+            "select watermark, settings_fingerprint, as_of_date "
+            "from intermediate.revwh_build_log order by recorded_at desc limit 1"
+        )
+    except Exception:  # no build log yet: the first build
         return None
-    if con is None:
-        return None
-    try:
-        cursor = con.cursor()
-        try:
-            cursor.execute(
-                "select watermark, settings_fingerprint, as_of_date "
-                "from intermediate.revwh_build_log order by recorded_at desc limit 1"
-            )
-        except Exception:  # no build log yet: the first build
-            return None
-        row = cursor.fetchone()
-    finally:
-        con.close()
+    row = cursor.fetchone()
     if row is None:
         return None
     return {"watermark": row[0], "settings_fingerprint": row[1], "as_of_date": row[2]}
 
 
 def _changed_tables(
-    warehouse: str | None, manifest: Mapping[str, Any], sources: set[str], watermark: str
+    con, postgres: bool, manifest: Mapping[str, Any], sources: set[str], watermark: str
 ) -> set[str]:
     """The sources with a row loaded after `watermark` (a table that does not exist has
-    none; a nested table has what its root table has). dlt's load log is left out: it is the watermark's own bookkeeping (every load
-    adds a row), and a load that reached a model's tables shows in those tables."""
-    con = _connect(warehouse)
-    postgres = is_postgres(warehouse_target(warehouse))
+    none; a nested table has what its root table has). dlt's load log is left out: it is
+    the watermark's own bookkeeping (every load adds a row), and a load that reached a
+    model's tables shows in those tables."""
+    cursor = con.cursor()
+    answers: dict[str, bool] = {}  # per root table: several sources share one
     changed = set()
-    try:
-        cursor = con.cursor()
-        for source_id in sorted(sources):
-            node = manifest["sources"][source_id]
-            if node["identifier"] == "_dlt_loads":
-                continue
-            # dlt's nested tables (invoices__lines) carry no load id: their rows change
-            # with their root row, which a merge replaces together with its children
-            root = node["identifier"].split("__")[0]
-            table = f'"{node["schema"]}"."{root}"'
-            try:
-                cursor.execute(
-                    f"select 1 from {table} where _dlt_load_id > {'%s' if postgres else '?'} "
-                    "limit 1",
-                    (watermark,),
-                )
-            except Exception as exc:
-                if postgres:
-                    con.rollback()
-                if not _missing_table(exc):
-                    changed.add(source_id)  # cannot tell: build it
-                continue
-            if cursor.fetchone() is not None:
-                changed.add(source_id)
-    finally:
-        con.close()
+    for source_id in sorted(sources):
+        node = manifest["sources"][source_id]
+        if node["identifier"] == "_dlt_loads":
+            continue
+        # dlt's nested tables (invoices__lines) carry no load id: their rows change with
+        # their root row, which a merge replaces together with its children
+        table = f'"{node["schema"]}"."{node["identifier"].split("__")[0]}"'
+        if table not in answers:
+            answers[table] = _has_rows_after(con, cursor, postgres, table, watermark)
+        if answers[table]:
+            changed.add(source_id)
     return changed
+
+
+def _has_rows_after(con, cursor, postgres: bool, table: str, watermark: str) -> bool:
+    try:
+        cursor.execute(
+            f"select 1 from {table} where _dlt_load_id > {'%s' if postgres else '?'} limit 1",
+            (watermark,),
+        )
+    except Exception as exc:
+        if postgres:
+            con.rollback()
+        return not _missing_table(exc)  # any other error: cannot tell, so build it
+    return cursor.fetchone() is not None
 
 
 def _missing_table(exc: Exception) -> bool:

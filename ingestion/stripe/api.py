@@ -75,7 +75,6 @@ class RequestBudget:
     answered 429, each then backed off for half a second or more)."""
 
     def __init__(self, per_second: float | None):
-        self.per_second = per_second
         # a little under the limit: requests leave evenly but arrive with jitter
         self._interval = 1.0 / (per_second * PACING) if per_second else 0.0
         self._next = 0.0
