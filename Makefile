@@ -22,7 +22,7 @@ install: $(UV)
 	@$(MAKE) --no-print-directory $(MANIFEST)
 
 $(MANIFEST): $(DBT_FILES)
-	$(UV) run dagster-dbt project prepare-and-package --file orchestration/dbt/project.py >/dev/null
+	$(UV) run dagster-dbt project prepare-and-package --file orchestration/defs/dbt/project.py >/dev/null
 	@touch $(MANIFEST)
 
 ## Dagster's UI on the whole graph, schedules and checks (http://127.0.0.1:3000).
@@ -37,6 +37,7 @@ demo: install
 test: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports --no-cache
 	$(UV) run pytest
 
 lint: install

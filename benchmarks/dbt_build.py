@@ -45,8 +45,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.memory import TreePeak
-from revwh.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, stale_free_models
-from revwh.transform import as_of_env
+from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, stale_free_models
+from core.settings import RunSettings
+from core.warehouse import Warehouse
 
 AS_OF = date(2026, 11, 15)
 SEED = 42
@@ -598,11 +599,10 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
     counts = raw_counts(scratch)
     env = {
         **os.environ,
-        "REVWH_TARGET": "duckdb",
-        "REVWH_WAREHOUSE": str(scratch.resolve()),
+        **Warehouse.of(scratch).dbt_env(),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         # as `revwh run` gives it: not a var, so the parse below serves every run
-        **as_of_env(as_of),
+        **RunSettings.of(as_of).dbt_env(),
     }
     common = [
         "--project-dir",
@@ -644,7 +644,9 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
     models = [
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"
     ]
-    unchanged = sorted(stale_free_models(str(scratch), manifest, models, as_of))
+    unchanged = sorted(
+        stale_free_models(Warehouse.of(scratch), manifest, models, RunSettings.of(as_of))
+    )
     console.print(f"  models no new row reaches, left out of the hourly run: {len(unchanged)}")
     incremental = run_dbt(
         [

@@ -89,7 +89,7 @@ def build_large(small: Path, target: Path) -> None:
 
 
 def run(name: str, warehouse: Path, chunk_rows: int) -> None:
-    from orchestration.quality import contract_tables, validate_contract_table
+    from quality import contract_tables, validate_contract_table
 
     print(f"\n{name}: {warehouse} (chunk_rows {chunk_rows:,})")
     if name == "large":
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> None:
     if not small.exists() or (rebuild and warehouse is None):
         build_small(small)
     # warm up imports and the GX context, so the first table is not charged for them
-    from orchestration.quality import validate_contract_table
+    from quality import validate_contract_table
 
     validate_contract_table(small, "raw_stripe", "products")
     for scale in scales:

@@ -238,7 +238,3 @@ def load(dataset: str, table: str) -> Contract:
     if not path.exists():
         raise FileNotFoundError(f"no data contract for {dataset}.{table} at {path}")
     return parse(path)
-
-
-def all_contracts() -> list[Contract]:
-    return [parse(p) for p in sorted(CONTRACTS_DIR.glob("*/*.yml"))]

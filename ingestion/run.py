@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+
+from core.sources import LOADED_SOURCE_NAMES, source_named
 
 from .report import LoadReport
-
-SOURCES = ("stripe", "app", "costs", "fx")
 
 
 @dataclass
@@ -25,14 +24,17 @@ class LoadOptions:
     @classmethod
     def from_env(cls, **given) -> LoadOptions:
         """Fill what was not given from the environment (dlt-style variables)."""
+        inputs = {
+            "app_db": source_named("app").input_env,
+            "cost_sheets": source_named("costs").input_env,
+            "fx_rates": source_named("fx").input_env,
+        }
         env = {
             "target": os.environ.get("REVWH_WAREHOUSE"),
             "stripe_api_key": os.environ.get("STRIPE_API_KEY")
             or os.environ.get("SOURCES__STRIPE__API_KEY"),
             "stripe_api_base": os.environ.get("STRIPE_API_BASE"),
-            "app_db": os.environ.get("REVWH_APP_DB"),
-            "cost_sheets": os.environ.get("REVWH_COST_SHEETS"),
-            "fx_rates": os.environ.get("REVWH_FX_RATES"),
+            **{field: os.environ.get(variable) for field, variable in inputs.items()},
         }
         return cls(
             **{k: v for k, v in env.items() if v is not None}
@@ -71,14 +73,6 @@ def load(source: str, options: LoadOptions, required: bool = False) -> LoadRepor
         from .fx.load import load_fx_rates
 
         return load_fx_rates(options.fx_rates, options.target, options.full_refresh)
-    raise ValueError(f"unknown source {source!r}; choose from {', '.join(SOURCES)} or all")
-
-
-def sandbox_options(world: Path, **given) -> LoadOptions:
-    """Options pointing every non-Stripe source at a sandbox world folder."""
-    return LoadOptions(
-        app_db=str(world / "app.sqlite"),
-        cost_sheets=str(world / "cost_sheets"),
-        fx_rates=str(world / "fx_rates.csv"),
-        **given,
+    raise ValueError(
+        f"unknown source {source!r}; choose from {', '.join(LOADED_SOURCE_NAMES)} or all"
     )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from contextlib import nullcontext
 
 from dagster import (
+    AssetCheckKey,
     AssetSelection,
     DagsterInstance,
     Definitions,
@@ -15,41 +16,66 @@ from dagster import (
     in_process_executor,
 )
 
-from orchestration.app_db.assets import app_db_load
-from orchestration.chartmogul.assets import chartmogul_mrr_reconciliation
-from orchestration.cost_sheets.assets import cost_sheets_load
-from orchestration.dbt.assets import warehouse_models
-from orchestration.definitions import ASSETS, CHECKS
-from orchestration.fx.assets import fx_load
-from orchestration.reports.assets import published_marts
-from orchestration.stripe.assets import stripe_load
+from core.sources import LOADED_SOURCE_NAMES, SOURCES
+from orchestration.definitions import load
 
-# ingestion.run's source names -> their multi-asset
-LOADS = {"stripe": stripe_load, "app": app_db_load, "costs": cost_sheets_load, "fx": fx_load}
 RUN_JOB = "revwh_run"
+# the source read only to reconcile (its load, the reconciliation marts' check)
+RECONCILIATION_SOURCE = "chartmogul"
+PUBLISHED = "published_marts"
+# the sources a run loads by default: every one loaded on its own (reconcile=True reads
+# ChartMogul)
+LOADED_SOURCES = LOADED_SOURCE_NAMES
+
+
+def _assets_by_name() -> dict:
+    return {
+        getattr(a, "node_def", None) and a.node_def.name: a
+        for a in load().assets
+        if hasattr(a, "node_def")
+    }
+
+
+def loads() -> dict:
+    """Each source's name (core.sources) -> the multi-asset that loads it."""
+    assets = _assets_by_name()
+    return {source.name: assets[f"load_{source.dlt_source}"] for source in SOURCES}
 
 
 def run_selection(
     sources: Iterable[str], *, reconcile: bool, publish: bool, models: bool = True
 ) -> AssetSelection:
-    """The loads of `sources`, every dbt model, and optionally the reconciliation and the
-    published copy; each with its checks. models=False: the loads alone."""
-    selection = AssetSelection.assets(warehouse_models) if models else AssetSelection.assets()
+    """The loads of `sources`, every dbt model but the reconciliation's, and optionally the
+    reconciliation (the ChartMogul load, its dbt models and the check `mrr_within_threshold`)
+    and the published copy; each with its checks. models=False: the loads alone."""
+    from alerts.reconciliation import ASSET_NAME, CHECK_NAME
+    from orchestration.defs.chartmogul.assets import model_key, reconciliation_models
+
+    assets = _assets_by_name()
+    selection = (
+        AssetSelection.assets(assets["warehouse_models"]) if models else AssetSelection.assets()
+    )
     if not models:
         reconcile = publish = False
+    load_assets = loads()
     for source in sources:
-        selection = selection | AssetSelection.assets(LOADS[source])
+        selection = selection | AssetSelection.assets(load_assets[source])
+    check = AssetSelection.checks(AssetCheckKey(model_key(ASSET_NAME), CHECK_NAME))
     if reconcile:
-        selection = selection | AssetSelection.assets(chartmogul_mrr_reconciliation)
+        selection = (
+            selection
+            | AssetSelection.assets(load_assets[RECONCILIATION_SOURCE], reconciliation_models)
+            | check
+        )
     if publish:
-        selection = selection | AssetSelection.assets(published_marts)
+        selection = selection | AssetSelection.assets(PUBLISHED)
     return selection
 
 
 def materialize_warehouse(
     resources: dict,
     *,
-    sources: Iterable[str] = tuple(LOADS),
+    sources: Iterable[str] = LOADED_SOURCES,
     reconcile: bool = False,
     publish: bool = True,
     models: bool = True,
@@ -65,8 +91,14 @@ def materialize_warehouse(
         selection=run_selection(sources, reconcile=reconcile, publish=publish, models=models),
         executor_def=in_process_executor,
     )
+    location = load()
     defs = Definitions(
-        assets=ASSETS, asset_checks=CHECKS, jobs=[job], resources=resources, loggers=loggers
+        # a definition imported by several modules of defs/ is listed once per module
+        assets=list({id(a): a for a in location.assets or []}.values()),
+        asset_checks=list({id(c): c for c in location.asset_checks or []}.values()),
+        jobs=[job],
+        resources=resources,
+        loggers=loggers,
     )
     if loggers:
         # Dagster starts only the loggers named in the run config (else its own console one)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +11,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.settings import SettingsError, parse_as_of, today
+from core.warehouse import Warehouse
 
 app = typer.Typer(
     help="Revenue warehouse: MRR, movements and KPIs you own.",
@@ -29,11 +32,9 @@ os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
 def _parse_date(value: str | None, default: date | None = None) -> date | None:
-    if value is None:
-        return default
     try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
+        return parse_as_of(value) or default
+    except SettingsError:
         raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
 
 
@@ -80,7 +81,7 @@ def sandbox_generate(
             manifest = generate_world(
                 scale,
                 seed,
-                _parse_date(as_of, date.today()),
+                _parse_date(as_of, today()),
                 out,
                 start=_parse_date(start),
                 workers=workers,
@@ -201,8 +202,9 @@ def load_command(
 ) -> None:
     """Load sources into the warehouse's raw datasets (raw_stripe, raw_app, raw_costs,
     raw_fx). The Stripe key comes from STRIPE_API_KEY or .dlt/secrets.toml."""
+    from core.sources import LOADED_SOURCE_NAMES as SOURCES
     from ingestion.app_db import AppDatabaseError
-    from ingestion.run import SOURCES, LoadOptions, load
+    from ingestion.run import LoadOptions, load
     from ingestion.stripe.api import StripeConfigError, StripeLoadError
 
     chosen = list(SOURCES) if source == "all" else [source]
@@ -384,7 +386,7 @@ def demo(
     MRR bridge with the warehouse's MRR next to the ground truth."""
     from revwh.demo import run_demo
 
-    run_demo(out, seed, _parse_date(as_of, date.today()), scale, console)
+    run_demo(out, seed, _parse_date(as_of, today()), scale, console)
 
 
 @app.command("reconcile")
@@ -394,7 +396,8 @@ def reconcile_command(
         typer.Option(
             "--warehouse",
             metavar="PATH",
-            help="DuckDB file (env REVWH_WAREHOUSE; default warehouse/revenue.duckdb).",
+            help="DuckDB file or postgresql:// URL (env REVWH_WAREHOUSE; default "
+            "warehouse/revenue.duckdb).",
         ),
     ] = None,
     as_of: AsOf = None,
@@ -409,16 +412,17 @@ def reconcile_command(
         bool, typer.Option(help="Send an alert (REVWH_ALERT_* sinks) when it does not pass.")
     ] = False,
 ) -> None:
-    """Compare the warehouse's daily MRR with ChartMogul's (key: env CHARTMOGUL_API_KEY) and
-    write marts.chartmogul_reconciliation(_customers). Exits 1 over the threshold or when
-    ChartMogul cannot be read."""
+    """Compare the warehouse's daily MRR with ChartMogul's (key: env CHARTMOGUL_API_KEY):
+    load ChartMogul into raw_chartmogul and build marts.chartmogul_reconciliation(_customers)
+    with dbt (the models of a `revwh run`, which must exist). Exits 1 over the threshold or
+    when ChartMogul cannot be read."""
     from decimal import Decimal, InvalidOperation
 
     from rich.table import Table
 
-    from ingestion.warehouse import is_postgres, warehouse_target
-    from orchestration.chartmogul.client import ChartMogulClient, ChartMogulError
-    from orchestration.chartmogul.reconcile import reconcile
+    from alerts.reconciliation import ReconciliationUnavailable
+    from ingestion.chartmogul.client import ChartMogulClient, ChartMogulError
+    from revwh.reconcile import reconcile
 
     try:
         threshold_percent = Decimal(threshold)
@@ -426,11 +430,11 @@ def reconcile_command(
         raise typer.BadParameter(
             f"{threshold!r} is not a number", param_hint="--threshold"
         ) from None
-    target = warehouse_target(warehouse)
-    if is_postgres(target) or not Path(target).is_file():
-        console.print(f"[bold red]error:[/] no DuckDB warehouse at {escape(target)}")
+    target = Warehouse.of(warehouse)
+    if not target.is_postgres and not target.path.is_file():
+        console.print(f"[bold red]error:[/] no DuckDB warehouse at {escape(str(target))}")
         raise typer.Exit(1)
-    day = _parse_date(as_of, date.today())
+    day = _parse_date(as_of, today())
     try:
         client = ChartMogulClient(api_base=chartmogul_api_base)
         result = reconcile(
@@ -442,7 +446,7 @@ def reconcile_command(
             top=top,
             month_ends=month_ends,
         )
-    except ChartMogulError as exc:
+    except (ChartMogulError, ReconciliationUnavailable, ValueError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
@@ -481,8 +485,8 @@ def reconcile_command(
     console.print(escape(result.message()), highlight=False)
     if not result.passed:
         if alert:
-            from orchestration.alerts import send_alert
-            from orchestration.chartmogul.alert import alert_for
+            from alerts import send_alert
+            from alerts.reconciliation import alert_for
 
             console.print(escape(send_alert(alert_for(result)).summary()), highlight=False)
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from ingestion.warehouse import dlt_postgres_url, is_postgres, warehouse_target
+from core.warehouse import Warehouse
 
 COLUMNS = ("date", "kpi", "segment", "value", "unit", "target", "data_quality", "reason", "method")
 QUERY = f"""
@@ -34,11 +34,11 @@ def _number(value: Decimal | None) -> float | None:
 
 def read_kpis(warehouse: str | None, start: date, end: date) -> list[dict]:
     """Rows of marts.kpis dated from `start` to `end` (both included)."""
-    target = warehouse_target(warehouse)
-    if is_postgres(target):
+    target = Warehouse.of(warehouse)
+    if target.is_postgres:
         import sqlalchemy
 
-        engine = sqlalchemy.create_engine(dlt_postgres_url(target))
+        engine = sqlalchemy.create_engine(target.url)
         try:
             with engine.connect() as con:
                 rows = con.exec_driver_sql(QUERY.replace("?", "%s"), (start, end)).fetchall()
@@ -49,7 +49,7 @@ def read_kpis(warehouse: str | None, start: date, end: date) -> list[dict]:
     else:
         import duckdb
 
-        path = Path(target)
+        path = target.path
         if not path.is_file():
             raise KpiExportError(f"no warehouse at {path}: run `revwh run` or `make demo` first")
         with duckdb.connect(str(path), read_only=True) as con:

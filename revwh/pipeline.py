@@ -16,9 +16,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ingestion.warehouse import is_postgres, warehouse_target
-
-from .transform import BuildResult, artifacts_dir, result_from_artifacts
+from core.dbt import BuildResult, result_from_artifacts
+from core.settings import RunSettings
+from core.sources import SOURCES
+from core.warehouse import Warehouse
 
 # The key the stand-in is started with and the loader sends: a replay is offline, so any
 # test-mode key does; a fixed one keeps a real STRIPE_API_KEY out of the replay entirely.
@@ -124,27 +125,33 @@ def run_pipeline(
     """Load what `inputs` names into `warehouse` (DuckDB path or postgresql:// URL; default
     `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then build every model with var
     `as_of`, run the checks, reconcile with ChartMogul when asked (key from
-    CHARTMOGUL_API_KEY unless given) and publish the marts.
+    CHARTMOGUL_API_KEY unless given) and publish the marts. `reconciliation_config`
+    ({days, month_ends, threshold_percent, top_customers}) overrides the reconciliation's
+    dbt vars (ingestion/chartmogul/settings.py).
 
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
     failed step: check `ok`."""
-    from orchestration.definitions import resources
-    from orchestration.resources import (
+    from orchestration.defs.resources import run_resources
+    from orchestration.lib.resources import (
         AlertsResource,
         ChartMogulResource,
-        DbtSettingsResource,
         IngestionResource,
+        RunSettingsResource,
     )
-    from orchestration.run import LOADS, materialize_warehouse
+    from orchestration.run import loads, materialize_warehouse
 
     from .progress import RunProgressHandler, progress_logger
 
     console = console or Console()
     started = time.perf_counter()
-    target = warehouse_target(warehouse)
-    result = PipelineResult(warehouse=target)
-    shown = "PostgreSQL" if is_postgres(target) else target
+    target = Warehouse.of(warehouse)
+    if reconcile and reconciliation_config:
+        vars = {**(vars or {}), **_reconciliation_vars(reconciliation_config)}
+    # one "today" for every step of the run
+    settings = RunSettings.of(as_of, vars)
+    result = PipelineResult(warehouse=target.target)
+    shown = str(target)
     console.print(
         f"[bold]Warehouse[/] {escape(shown)}" + (", full refresh" if full_refresh else "")
     )
@@ -154,10 +161,11 @@ def run_pipeline(
         "costs": inputs.cost_sheets,
         "fx": inputs.fx_rates,
     }
-    flags = {"stripe": "--stripe-fixtures", "app": "--app-db", "costs": "--cost-sheets"}
+    # a replay serves Stripe fixtures: the other inputs are named as `revwh load` names them
+    flags = {s.name: s.input_option for s in SOURCES} | {"stripe": "--stripe-fixtures"}
     for source, value in given.items():
         if value is None:
-            console.print(f"[dim]{source}: skipped (no {flags.get(source, '--fx-rates')})[/]")
+            console.print(f"[dim]{source}: skipped (no {flags[source]})[/]")
     sources = [s for s, value in given.items() if value is not None]
 
     with ExitStack() as stack:
@@ -172,7 +180,7 @@ def run_pipeline(
         if not sources and not build_models:
             result.seconds = time.perf_counter() - started
             return result
-        out = artifacts_dir(target)
+        out = target.artifacts_dir
         (out / "target" / "run_results.json").unlink(missing_ok=True)  # not last run's
         # dagster-dbt echoes every dbt event to sys.stdout: into a file beside dbt's log, while
         # the progress prints to the terminal the console writes to now
@@ -188,9 +196,9 @@ def run_pipeline(
         dbt_events = stack.enter_context((out / "logs" / "dbt_events.log").open("w"))
         stack.enter_context(redirect_stdout(dbt_events))
         run = materialize_warehouse(
-            resources(
+            run_resources(
                 ingestion=IngestionResource(
-                    warehouse=target,
+                    warehouse=target.target,
                     stripe_api_key=REPLAY_API_KEY if stripe_base else None,
                     stripe_api_base=stripe_base,
                     # local replay: no request budget
@@ -201,9 +209,9 @@ def run_pipeline(
                     full_refresh=full_refresh,
                     required=True,
                 ),
-                dbt_settings=DbtSettingsResource(
-                    warehouse=target,
-                    as_of=as_of.isoformat() if as_of else None,
+                run_settings=RunSettingsResource(
+                    warehouse=target.target,
+                    as_of=settings.as_of.isoformat(),
                     vars_json=json.dumps(vars or {}),
                     threads=threads,
                     full_refresh=full_refresh,
@@ -218,15 +226,20 @@ def run_pipeline(
             publish=publish,
             models=build_models,
             loggers={"console": progress_logger(handler)},
-            run_config=(
-                {"ops": {"chartmogul_mrr_reconciliation": {"config": reconciliation_config}}}
-                if reconcile and reconciliation_config
-                else None
-            ),
         )
-    _collect(run, result, handler, target, {LOADS[s].op.name: s for s in LOADS})
+    _collect(run, result, handler, target, {a.op.name: s for s, a in loads().items()})
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _reconciliation_vars(config: dict) -> dict:
+    """{days, month_ends, threshold_percent, top_customers} -> the dbt vars they are."""
+    from ingestion.chartmogul.settings import VARS
+
+    unknown = set(config) - set(VARS)
+    if unknown:
+        raise ValueError(f"unknown reconciliation settings {sorted(unknown)}: use {sorted(VARS)}")
+    return {VARS[name]: value for name, value in config.items()}
 
 
 def _start_stripe(fixtures: Path, stack: ExitStack, result: PipelineResult, console: Console):
@@ -264,10 +277,11 @@ def _failure_text(event) -> str:
     return error.message.strip().splitlines()[0] if error.message.strip() else "failed"
 
 
-def _collect(run, result: PipelineResult, handler, target: str, load_steps: dict) -> None:
+def _collect(run, result: PipelineResult, handler, target: Warehouse, load_steps: dict) -> None:
     from dagster import DagsterEventType
 
-    from orchestration.chartmogul.assets import CHECK_NAME
+    from alerts.reconciliation import CHECK_NAME
+    from orchestration.run import RECONCILIATION_SOURCE
 
     started_steps, failures = set(), {}
     for event in run.all_events:
@@ -283,9 +297,7 @@ def _collect(run, result: PipelineResult, handler, target: str, load_steps: dict
         else:
             result.failed_steps[step] = text
     if "warehouse_models" in started_steps:
-        result.build = result_from_artifacts(
-            artifacts_dir(target), "postgres" if is_postgres(target) else "duckdb", build_error
-        )
+        result.build = result_from_artifacts(target.artifacts_dir, target.engine, build_error)
     # a failed dbt test already fails the build (and is listed with it)
     result.failed_checks = [
         name
@@ -300,10 +312,9 @@ def _collect(run, result: PipelineResult, handler, target: str, load_steps: dict
             result.reconciliation = Reconciliation(
                 evaluation.passed, (evaluation.description or "").strip()
             )
-    if "chartmogul_mrr_reconciliation" in result.failed_steps and result.reconciliation is None:
-        result.reconciliation = Reconciliation(
-            None, result.failed_steps["chartmogul_mrr_reconciliation"]
-        )
+    # ChartMogul could not be read (its load failed): nothing was judged
+    if RECONCILIATION_SOURCE in result.failed_loads and result.reconciliation is None:
+        result.reconciliation = Reconciliation(None, result.failed_loads[RECONCILIATION_SOURCE])
     for event in run.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
         if materialization.asset_key.to_user_string() == "published_marts":

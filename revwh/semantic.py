@@ -9,7 +9,7 @@ dbt_project/models/semantic/.
 
 `mf` has no --project-dir: it reads `<project>/target/semantic_manifest.json` of the dbt
 project named by DBT_PROJECT_DIR (else the working directory). `prepare_semantic_layer`
-runs `dbt parse` the way `build_models` runs dbt (same profile, env and artifacts folder
+runs `dbt parse` the way every build runs dbt (same profile, env and artifacts folder
 next to the warehouse, `<folder>/.dbt/<name>-<hash>/`) and lays out a small project folder
 for `mf` there: dbt_project.yml and the semantic manifest, so nothing is written into the
 repository. The manifest names the warehouse's relations (a DuckDB file's stem is its
@@ -23,14 +23,19 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from revwh.transform import PROFILES_DIR, PROJECT_DIR, artifacts_dir, build_models, target_env
+from core.dbt import PROFILES_DIR, PROJECT_DIR
+from core.settings import RunSettings
+from core.warehouse import Warehouse
 
 
 def prepare_semantic_layer(warehouse: str | None = None, as_of: date | None = None) -> Path:
     """`dbt parse` for `warehouse` and the folder `mf` runs on; returns that folder."""
-    result = build_models(warehouse, as_of, command="parse", unit_tests=True)
+    from orchestration.lib.dbt import run_dbt
+
+    target = Warehouse.of(warehouse)
+    result = run_dbt(target, RunSettings.of(as_of), "parse")
     result.raise_for_failure()
-    out = artifacts_dir(warehouse)
+    out = target.artifacts_dir
     project = out / "metricflow"
     (project / "target").mkdir(parents=True, exist_ok=True)
     shutil.copy2(PROJECT_DIR / "dbt_project.yml", project / "dbt_project.yml")
@@ -43,10 +48,11 @@ def prepare_semantic_layer(warehouse: str | None = None, as_of: date | None = No
 def mf_env(warehouse: str | None = None, project: Path | None = None) -> dict[str, str]:
     """The environment for an `mf` subprocess on `warehouse` (`project`: the folder from
     prepare_semantic_layer, by default where it puts it)."""
-    project = project or artifacts_dir(warehouse) / "metricflow"
+    target = Warehouse.of(warehouse)
+    project = project or target.artifacts_dir / "metricflow"
     return {
         **os.environ,
-        **target_env(warehouse),
+        **target.dbt_env(),
         "DBT_PROFILES_DIR": str(PROFILES_DIR),
         "DBT_PROJECT_DIR": str(project),
     }

@@ -1,5 +1,7 @@
 """Local receivers for alert tests: a Slack-like webhook (Starlette, served by the repo's
-BackgroundServer) and an SMTP server (aiosmtpd), both recording what they get."""
+BackgroundServer) and an SMTP server (aiosmtpd), both recording what they get. apprise's Slack
+service posts to hooks.slack.com: the `webhook` fixture points it at the local receiver, so
+the tests configure a real Slack webhook URL (`webhook.url`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from starlette.routing import Route
 from sandbox.serving import BackgroundServer
 
 WEBHOOK_PATH = "/services/T0ALERTS/B0REVWH/s3cr3tWebhookToken42"
+SLACK_HOOKS = "https://hooks.slack.com"
 SMTP_USER = "alerts@example.com"
 SMTP_PASSWORD = "hunter2-Sup3rS3cret"
 
@@ -54,11 +57,21 @@ class WebhookReceiver:
         return Starlette(routes=[Route("/services/{rest:path}", hook, methods=["POST"])])
 
 
+def slack_to(monkeypatch, base_url: str) -> None:
+    """apprise's Slack service posts to `base_url`/services/… instead of hooks.slack.com,
+    without its 1.2 s pause between two requests."""
+    from apprise.plugins.slack import NotifySlack
+
+    monkeypatch.setattr(NotifySlack, "webhook_url", base_url + "/services")
+    monkeypatch.setattr(NotifySlack, "request_rate_per_sec", 0)
+
+
 @pytest.fixture
-def webhook():
+def webhook(monkeypatch):
     receiver = WebhookReceiver()
     with BackgroundServer(receiver.app(), name="webhook-receiver") as server:
-        receiver.url = server.url + WEBHOOK_PATH
+        slack_to(monkeypatch, server.url)
+        receiver.url = SLACK_HOOKS + WEBHOOK_PATH
         yield receiver
 
 

@@ -11,8 +11,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from core.warehouse import Warehouse
 from revwh.cli import app
-from revwh.transform import artifacts_dir, target_env
 from tests.conftest import AS_OF, revwh
 
 CENT = Decimal("0.01")
@@ -45,8 +45,8 @@ def test_run_builds_the_small_world(small_run, small_world):
         assert customers == manifest["stripe_objects"]["customers"]
         assert con.execute("SELECT count(*) FROM raw_fx.fx_rates").fetchone()[0] > 0
     # dbt's artifacts and log stay next to the warehouse, not in the repository
-    assert (artifacts_dir(str(warehouse)) / "target" / "dbt.log").is_file()
-    assert (artifacts_dir(str(warehouse)) / "target" / "run_results.json").is_file()
+    assert (Warehouse.of(warehouse).artifacts_dir / "target" / "dbt.log").is_file()
+    assert (Warehouse.of(warehouse).artifacts_dir / "target" / "run_results.json").is_file()
 
 
 def test_run_mrr_matches_the_ground_truth_to_the_cent(small_run, small_world):
@@ -132,7 +132,7 @@ def test_run_has_help():
 
 def test_target_env_for_postgres_keeps_the_password_out_of_paths():
     url = "postgresql://rev:s3cr%40t@db.example:6543/finance"
-    env = target_env(url)
+    env = Warehouse.of(url).dbt_env()
     assert env == {
         "REVWH_TARGET": "postgres",
         "REVWH_PG_HOST": "db.example",
@@ -141,6 +141,7 @@ def test_target_env_for_postgres_keeps_the_password_out_of_paths():
         "REVWH_PG_PASSWORD": "s3cr@t",
         "REVWH_PG_DATABASE": "finance",
     }
-    assert "s3cr" not in str(artifacts_dir(url))
-    duck = target_env("some/where.duckdb")
+    assert "s3cr" not in str(Warehouse.of(url).artifacts_dir)
+    assert "s3cr" not in str(Warehouse.of(url))
+    duck = Warehouse.of("some/where.duckdb").dbt_env()
     assert duck["REVWH_TARGET"] == "duckdb" and Path(duck["REVWH_WAREHOUSE"]).is_absolute()

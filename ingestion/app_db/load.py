@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from ingestion import warehouse
+from core.warehouse import Warehouse
+from ingestion.pipelines import loader_file_format, normalize_workers
+from ingestion.pipelines import pipeline as dlt_pipeline
 from ingestion.report import LoadReport
 from ingestion.runtime import fewer_collections
 
@@ -56,7 +58,7 @@ def load_app_db(
         if not present:
             return report
 
-        pipeline = warehouse.pipeline("app", target)
+        pipeline = dlt_pipeline("app", target)
         # Resume from the warehouse's copy of the state when the local one is gone.
         pipeline.sync_destination()
         if pipeline.has_pending_data:
@@ -74,7 +76,7 @@ def load_app_db(
             if refresh == "drop_resources":
                 _keep_quarantine(pipeline, present)
             report.notes.append(f"full refresh ({refresh}) of {', '.join(present)}")
-        destination = warehouse.warehouse_target(target)
+        destination = Warehouse.of(target)
         say(
             f"{'full refresh' if full_refresh else 'incremental load'} of {len(present)} "
             f"tables from {redact(source_url)} into {_shown(destination)}"
@@ -84,7 +86,7 @@ def load_app_db(
             pipeline.extract(
                 source,
                 refresh=refresh,
-                loader_file_format=warehouse.loader_file_format(destination),
+                loader_file_format=loader_file_format(destination),
             )
         report.extract_seconds = time.monotonic() - extract_started
         for table in present:
@@ -97,9 +99,7 @@ def load_app_db(
             for reasons, count in gate.rejected.items():
                 report.rejected[f"{table}: {reasons}"] += count
         say("normalizing and loading")
-        pipeline.normalize(
-            workers=warehouse.normalize_workers(sum(g.passed for g in gates.values()))
-        )
+        pipeline.normalize(workers=normalize_workers(sum(g.passed for g in gates.values())))
         pipeline.load()
         # What the gates passed is what loads: the incremental step after them filters with
         # the same `>=` as the query. (dlt's own row counts are off for CSV into PostgreSQL.)
@@ -134,8 +134,8 @@ def _selected(tables: Sequence[str] | None) -> list[str]:
     return [t for t in TABLES if t in tables]
 
 
-def _shown(destination: str) -> str:
-    return redact(destination) if warehouse.is_postgres(destination) else destination
+def _shown(destination: Warehouse) -> str:
+    return str(destination)
 
 
 __all__ = ["SOURCE_NAME", "load_app_db"]

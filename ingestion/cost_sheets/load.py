@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..pipelines import pipeline, run_source
 from ..report import LoadReport
-from ..warehouse import pipeline
 from .location import find_files, locate, read_parsed
 from .parse import SUFFIXES, ParsedFile, parse_cost_file, rejects_contract, rows_contract
-from .source import cost_sheets_source, forget_files, run_source
+from .source import cost_sheets_source, forget_files
 
 
 def load_cost_sheets(

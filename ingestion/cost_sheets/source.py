@@ -9,7 +9,6 @@ import dlt
 from dlt.destinations.exceptions import DatabaseUndefinedRelation
 
 from ..contracts import Contract
-from ..warehouse import file_format_of
 from .parse import ParsedFile, rejects_contract, rows_contract
 
 
@@ -50,21 +49,6 @@ def cost_sheets_source(files: Iterable[ParsedFile]):
             yield parsed.rejects
 
     return cost_sheet_rows, cost_sheet_rejects
-
-
-def run_source(pipeline: dlt.Pipeline, source, full_refresh: bool, notes: list[str]) -> None:
-    """Run `source`; a full refresh drops its tables first and rebuilds them from the contracts.
-
-    dlt's `run` only finishes what an earlier, failed run left pending and ignores new data
-    when there is some, so that goes first."""
-    if pipeline.has_pending_data:
-        pipeline.run()
-        notes.append("finished loading what an earlier run had left pending")
-    pipeline.run(
-        source,
-        refresh="drop_sources" if full_refresh else None,
-        loader_file_format=file_format_of(pipeline),
-    )
 
 
 def forget_files(pipeline: dlt.Pipeline, table: str, files: Sequence[str]) -> None:

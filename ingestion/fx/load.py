@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..cost_sheets.location import find_file, locate, read_parsed
-from ..cost_sheets.source import forget_files, run_source
+from ..cost_sheets.source import forget_files
+from ..pipelines import pipeline, run_source
 from ..report import LoadReport
-from ..warehouse import pipeline
 from .source import FILE_NAME, fx_source, parse_rates, rates_contract, rejects_contract
 
 

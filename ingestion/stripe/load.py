@@ -6,9 +6,9 @@ import time
 
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ..pipelines import file_format_of, normalize_workers, pipeline
 from ..report import LoadReport
 from ..runtime import fewer_collections
-from ..warehouse import file_format_of, normalize_workers, pipeline
 from .api import StripeApi, StripeConfigError, StripeLoadError
 from .source import stripe_source
 

@@ -37,4 +37,3 @@ EMBEDDED_LISTS = {
     "subscriptions": ("items", "/v1/subscription_items"),
     "credit_notes": ("lines", "/v1/credit_notes/{id}/lines"),
 }
-EVENT_WINDOW_DAYS = 30

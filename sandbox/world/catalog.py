@@ -29,8 +29,6 @@ PLANS: dict[str, Plan] = {
     "growth": Plan("growth", "Growth", True, False, 25, 50_000, (2, 8)),
     "scale": Plan("scale", "Scale", True, False, 500, 500_000, (10, 40)),
 }
-PAID_PLANS = ("starter", "growth", "scale")
-PLAN_RANK = {"free": 0, "starter": 1, "growth": 2, "scale": 3}
 
 # Billing intervals as (Stripe interval, interval_count).
 INTERVALS = {"month": ("month", 1), "quarter": ("month", 3), "year": ("year", 1)}

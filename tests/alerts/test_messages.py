@@ -1,4 +1,4 @@
-"""The alerts' content: plain text and Slack blocks name everything a reader needs."""
+"""The alerts' content: the subject and plain-text body name everything a reader needs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
 
-from orchestration.alerts import (
+from alerts import (
     AlertKind,
     Severity,
     check_failure_alert,
@@ -80,26 +80,33 @@ def test_reconciliation_keeps_every_digit_and_handles_zero_chartmogul():
     assert "Top customers" not in alert.text()
 
 
-def test_slack_blocks_follow_block_kit_limits_and_escape():
+def test_subject_and_body_make_the_text_every_destination_shows():
     alert = check_failure_alert(
         "not_null_dim_customers_customer_id",
         "dim_customers",
-        "3 rows with a null customer_id " + "x" * 200,
+        "3 rows with a null customer_id",
         metadata={f"key_{i}": "v" * 3000 for i in range(12)},
         severity=Severity.WARNING,
     )
-    blocks = alert.slack_blocks()
-    assert blocks[0]["type"] == "header"
-    assert len(blocks[0]["text"]["text"]) <= 150
-    field_sections = [b for b in blocks if "fields" in b]
-    assert sum(len(b["fields"]) for b in field_sections) == len(alert.fields) == 15
-    assert all(len(b["fields"]) <= 10 for b in field_sections)
-    assert all(len(f["text"]) <= 2000 for b in field_sections for f in b["fields"])
-    assert blocks[-1]["type"] == "context" and "check_failure" in str(blocks[-1])
+    assert alert.subject == (
+        "[revwh WARNING] Check failed: dim_customers not_null_dim_customers_customer_id"
+    )
+    assert alert.text() == f"{alert.subject}\n\n{alert.body()}"
+    body = alert.body().splitlines()
+    assert body[0] == (
+        "not_null_dim_customers_customer_id on dim_customers failed: 3 rows with a null customer_id"
+    )
+    assert body[2:5] == [
+        "Asset: dim_customers",
+        "Check: not_null_dim_customers_customer_id",
+        "Severity: warning",
+    ]
+    # metadata values are clipped, one line each
+    assert len(body) == 2 + 15 and all(len(line) <= 510 for line in body[5:])
 
-    rec = reconciliation().slack_blocks()
-    customers = next(b for b in rec if "Top customers" in b.get("text", {}).get("text", ""))
-    assert "Beta &amp; &lt;Co&gt;" in customers["text"]["text"]
+    rec = reconciliation().body()
+    assert "Top customers by variance:\n- cus_A1 Acme GmbH" in rec
+    assert "Beta & <Co>" in rec  # plain text: apprise escapes for each destination
 
 
 def test_run_failure_alert():

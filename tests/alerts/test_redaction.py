@@ -9,15 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from orchestration.alerts import (
-    EmailSink,
-    Redactor,
-    SlackWebhookSink,
-    reconciliation_alert,
-    run_failure_alert,
-    send_alert,
-)
-from tests.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH, free_port
+from alerts import Redactor, reconciliation_alert, run_failure_alert, send_alert
+from tests.alerts.test_send import email, slack
+from tests.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH, free_port, slack_to
 
 API_KEY = "cm_live_9f8e7d6c5b4a"
 
@@ -25,7 +19,7 @@ API_KEY = "cm_live_9f8e7d6c5b4a"
 @pytest.fixture
 def everything_logged(caplog, monkeypatch):
     monkeypatch.setenv("CHARTMOGUL_API_KEY", API_KEY)
-    caplog.set_level(logging.DEBUG)  # every logger, httpx's request lines included
+    caplog.set_level(logging.DEBUG)  # every logger: apprise's and urllib3's request lines
     return caplog
 
 
@@ -50,26 +44,20 @@ def leaky_alert(webhook_url: str, password: str = SMTP_PASSWORD):
     )
 
 
-def sinks(webhook_url: str, smtp, *, password: str = SMTP_PASSWORD, attempts: int = 2):
-    return [
-        SlackWebhookSink(webhook_url, timeout=5, attempts=attempts, backoff=0.01),
-        EmailSink(
-            smtp.host,
-            smtp.port,
-            sender="revwh@example.com",
-            recipients=["a@example.com"],
-            user=SMTP_USER,
-            password=password,
-            starttls=False,
-            timeout=5,
-        ),
-    ]
+def destinations(webhook_url: str, smtp, *, password: str = SMTP_PASSWORD, retry: int = 1):
+    login = {
+        "REVWH_ALERT_SMTP_USER": SMTP_USER,
+        "REVWH_ALERT_SMTP_PASSWORD": password,
+        "REVWH_ALERT_SMTP_TO": "a@example.com",
+    }
+    return [slack(webhook_url, retry=retry), email(smtp, **login)]
 
 
 def test_success_path(webhook, smtp_auth_server, everything_logged):
-    report = send_alert(leaky_alert(webhook.url), sinks(webhook.url, smtp_auth_server))
+    report = send_alert(leaky_alert(webhook.url), destinations(webhook.url, smtp_auth_server))
     assert report.ok, report.summary()
-    assert "HTTP Request: POST ***" in everything_logged.text  # httpx's line, masked
+    assert '"POST *** HTTP/1.1" 200' in everything_logged.text  # urllib3's line, masked
+    assert "Slack POST URL: http://127.0.0.1:" in everything_logged.text  # apprise's, masked
     assert_clean(everything_logged, report, webhook.url)
     posted = str(webhook.requests[0]["json"])
     mailed = smtp_auth_server.messages[0].get_content()
@@ -79,21 +67,27 @@ def test_success_path(webhook, smtp_auth_server, everything_logged):
 
 
 def test_server_errors_echoing_the_url(webhook, smtp_auth_server, everything_logged):
-    webhook.statuses = [500, 503, 404]
-    report = send_alert(leaky_alert(webhook.url), sinks(webhook.url, smtp_auth_server))
-    assert [sink for sink, _ in report.failed] == [webhook_name(webhook.url)]
-    report2 = send_alert(leaky_alert(webhook.url), sinks(webhook.url, smtp_auth_server))
-    assert "HTTP 404" in report2.failed[0][1] and "***" in report2.failed[0][1]
+    webhook.statuses = [500, 503, 404, 404]
+    report = send_alert(leaky_alert(webhook.url), destinations(webhook.url, smtp_auth_server))
+    assert [name for name, _ in report.failed] == ["slack(hooks.slack.com)"]
+    report2 = send_alert(leaky_alert(webhook.url), destinations(webhook.url, smtp_auth_server))
+    assert "error=404" in report2.failed[0][1]
+    # the server's answer echoed the URL: apprise logged it (DEBUG), masked
+    assert "error 404 for http://127.0.0.1:" in everything_logged.text
     assert_clean(everything_logged, report, webhook.url)
     assert_clean(everything_logged, report2, webhook.url)
 
 
-def test_refused_connection_and_wrong_password(smtp_auth_server, everything_logged):
-    url = f"http://127.0.0.1:{free_port()}{WEBHOOK_PATH}"
+def test_refused_connection_and_wrong_password(smtp_auth_server, everything_logged, monkeypatch):
+    slack_to(monkeypatch, f"http://127.0.0.1:{free_port()}")
+    url = "https://hooks.slack.com" + WEBHOOK_PATH
     wrong = "wr0ng-" + SMTP_PASSWORD
-    report = send_alert(leaky_alert(url, wrong), sinks(url, smtp_auth_server, password=wrong))
+    report = send_alert(
+        leaky_alert(url, wrong), destinations(url, smtp_auth_server, password=wrong)
+    )
     assert report.delivered == ["log"] and len(report.failed) == 2
-    assert "SMTPAuthenticationError" in report.summary()
+    assert "Authentication credentials invalid" in report.summary()
+    assert "Max retries exceeded with url: ***" in report.summary()
     assert_clean(everything_logged, report, url, wrong)
 
 
@@ -118,17 +112,26 @@ def test_reconciliation_alert_through_a_run_logger(webhook, everything_logged):
             {"customer_id": "c1", "name": API_KEY, "our_mrr": "10", "chartmogul_mrr": "0"}
         ],
     )
-    report = send_alert(
-        alert, [SlackWebhookSink(webhook.url, attempts=2, backoff=0.01)], logger=RunLog()
-    )
+    report = send_alert(alert, [slack(webhook.url, retry=1)], logger=RunLog())
     assert not report.ok and len(lines) == 3
     for secret in secrets(webhook.url):
         assert all(secret not in line for line in lines)
     assert_clean(everything_logged, report, webhook.url)
 
 
-def webhook_name(url: str) -> str:
-    return f"slack({url.split('/')[2]})"
+def test_secrets_of_apprise_urls_are_masked(webhook, monkeypatch, everything_logged):
+    # a generic webhook whose path and user carry the secrets, from REVWH_ALERT_URLS
+    from apprise.plugins.slack import NotifySlack
+
+    base = NotifySlack.webhook_url.removeprefix("http://").removesuffix("/services")
+    url = f"json://t0kenUser:t0kenPassw0rd@{base}/services/s3cr3tWebhookToken42"
+    monkeypatch.setenv("REVWH_ALERT_URLS", url)
+    webhook.statuses = [500]
+    report = send_alert(run_failure_alert("daily", "r", f"see {url}"))
+    assert not report.ok
+    texts = [everything_logged.text, report.summary(), str(webhook.requests[0]["json"])]
+    for secret in (url, "t0kenUser", "t0kenPassw0rd", "s3cr3tWebhookToken42"):
+        assert all(secret not in text for text in texts), secret
 
 
 def test_redactor_masks_longest_first_and_quoted_forms():

@@ -1,23 +1,22 @@
-"""Alerts through real local servers: a Slack-like webhook receiver and an SMTP server."""
+"""Alerts through apprise to real local servers: a Slack webhook receiver (apprise's Slack
+service pointed at it) and an SMTP server."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
-from orchestration.alerts import (
-    EmailSink,
-    LogSink,
-    SlackWebhookSink,
+from alerts import (
+    Destination,
     check_failure_alert,
     reconciliation_alert,
     run_failure_alert,
     send_alert,
 )
-from tests.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH, free_port
+from alerts.config import email_destination_from_env, slack_destination_from_env
+from tests.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH, free_port, slack_to
 
 TOP = [
     {
@@ -45,6 +44,7 @@ EXPECTED = [
     "cus_2 Globex",
     "+50.00 USD",
 ]
+SLACK = "slack(hooks.slack.com)"
 
 
 def alert():
@@ -59,52 +59,59 @@ def alert():
     )
 
 
-def slack(url: str, **kwargs) -> SlackWebhookSink:
-    return SlackWebhookSink(url, timeout=5, backoff=0.01, **kwargs)
-
-
-def email_sink(server, **kwargs) -> EmailSink:
-    return EmailSink(
-        server.host,
-        server.port,
-        sender="revwh@example.com",
-        recipients=["finance@example.com", "data@example.com"],
-        starttls=False,
-        timeout=5,
-        **kwargs,
+def slack(url: str, *, retry: int = 2) -> Destination:
+    """REVWH_ALERT_SLACK_WEBHOOK_URL's destination, without the second between attempts."""
+    found = slack_destination_from_env({"REVWH_ALERT_SLACK_WEBHOOK_URL": url})
+    return dataclasses.replace(
+        found, url=found.url.replace("retry=2", f"retry={retry}").replace("wait=1", "wait=0")
     )
 
 
-def test_one_webhook_post_and_one_email_per_alert(webhook, smtp_server, caplog):
-    caplog.set_level(logging.INFO, logger="orchestration.alerts")
-    report = send_alert(alert(), [slack(webhook.url), email_sink(smtp_server)])
+def email(server, **env) -> Destination:
+    return email_destination_from_env(
+        {
+            "REVWH_ALERT_SMTP_HOST": server.host,
+            "REVWH_ALERT_SMTP_PORT": str(server.port),
+            "REVWH_ALERT_SMTP_FROM": "revwh@example.com",
+            "REVWH_ALERT_SMTP_TO": "finance@example.com, data@example.com",
+            "REVWH_ALERT_SMTP_STARTTLS": "false",
+        }
+        | env
+    )
+
+
+def test_one_slack_post_and_one_email_per_recipient(webhook, smtp_server, caplog):
+    caplog.set_level(logging.INFO, logger="alerts")
+    report = send_alert(alert(), [slack(webhook.url), email(smtp_server)])
 
     assert report.ok, report.summary()
-    assert report.delivered == [
-        "log",
-        f"slack(127.0.0.1:{webhook.url.split(':')[2].split('/')[0]})",
-        f"email(127.0.0.1:{smtp_server.port})",
-    ]
+    assert report.delivered == ["log", SLACK, f"email(127.0.0.1:{smtp_server.port})"]
+    assert [o.attempts for o in report.outcomes] == [1, 1, 1]
     assert len(webhook.requests) == 1
     posted = webhook.requests[0]
     assert posted["path"] == WEBHOOK_PATH
-    assert posted["headers"]["content-type"] == "application/json"
-    payload = posted["json"]
-    assert set(payload) == {"text", "blocks"}
-    blocks_text = str(payload["blocks"])
+    assert posted["headers"]["content-type"].startswith("application/json")
+    # Slack Block Kit: a header with the subject, the alert's text in a section
+    [attachment] = posted["json"]["attachments"]
+    header, section = attachment["blocks"]
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": alert().subject, "emoji": True},
+    }
+    assert section["type"] == "section"
     for expected in EXPECTED:
-        assert expected in payload["text"], expected
-        assert expected in blocks_text, expected
+        assert expected in section["text"]["text"], expected
 
-    assert len(smtp_server.messages) == 1
-    message = smtp_server.messages[0]
     assert smtp_server.handler.envelopes == [
-        ("revwh@example.com", ["finance@example.com", "data@example.com"])
+        ("revwh@example.com", ["finance@example.com"]),
+        ("revwh@example.com", ["data@example.com"]),
     ]
-    assert message["Subject"].startswith("[revwh ERROR] MRR differs from ChartMogul")
-    body = message.get_content()
-    for expected in EXPECTED:
-        assert expected in body, expected
+    for message in smtp_server.messages:
+        assert message["Subject"].startswith("[revwh ERROR] MRR differs from ChartMogul")
+        assert message.get_content_type() == "text/plain"
+        body = message.get_content()
+        for expected in EXPECTED:
+            assert expected in body, expected
 
     logged = [r for r in caplog.records if r.levelno == logging.ERROR and "ALERT" in r.message]
     assert len(logged) == 1
@@ -112,27 +119,25 @@ def test_one_webhook_post_and_one_email_per_alert(webhook, smtp_server, caplog):
         assert expected in logged[0].message
 
 
-def test_webhook_5xx_retried_then_reported_failed_while_email_delivered(
-    webhook, smtp_server, caplog
-):
+def test_slack_5xx_retried_then_reported_failed_while_email_delivered(webhook, smtp_server, caplog):
     caplog.set_level(logging.INFO)
     webhook.statuses = [503, 500, 502]
-    report = send_alert(alert(), [slack(webhook.url, attempts=3), email_sink(smtp_server)])
+    report = send_alert(alert(), [slack(webhook.url, retry=2), email(smtp_server)])
 
     assert len(webhook.requests) == 3
-    assert len(smtp_server.messages) == 1
+    assert len(smtp_server.messages) == 2
     assert not report.ok
     assert report.delivered == ["log", f"email(127.0.0.1:{smtp_server.port})"]
-    [(sink, reason)] = report.failed
-    assert sink.startswith("slack(127.0.0.1:")
-    assert "gave up after 3 attempt(s)" in reason and "HTTP 502" in reason
+    [(name, reason)] = report.failed
+    assert name == SLACK
+    assert "gave up after 3 attempts" in reason and "error=502" in reason
     assert report.outcomes[1].attempts == 3
     failures = [r.message for r in caplog.records if "not delivered" in r.message]
-    assert len(failures) == 1 and "HTTP 502" in failures[0]
+    assert len(failures) == 1 and "error=502" in failures[0]
     assert "failed: slack(" in report.summary()
 
 
-def test_webhook_429_is_retried_and_delivered_once(webhook):
+def test_slack_429_is_retried_and_delivered_once(webhook):
     webhook.statuses = [429]
     report = send_alert(alert(), [slack(webhook.url)])
     assert report.ok
@@ -140,62 +145,69 @@ def test_webhook_429_is_retried_and_delivered_once(webhook):
     assert report.outcomes[-1].attempts == 2
 
 
-def test_webhook_4xx_is_not_retried(webhook, smtp_server):
-    webhook.statuses = [400]
-    report = send_alert(alert(), [email_sink(smtp_server), slack(webhook.url)])
+def test_slack_4xx_is_reported_with_its_status(webhook, smtp_server):
+    webhook.statuses = [404]
+    report = send_alert(alert(), [email(smtp_server), slack(webhook.url, retry=0)])
     assert len(webhook.requests) == 1
     assert report.delivered == ["log", f"email(127.0.0.1:{smtp_server.port})"]
-    assert "HTTP 400" in report.failed[0][1]
+    assert "error=404" in report.failed[0][1]
 
 
-def test_unreachable_sinks_fail_independently_and_the_log_still_gets_the_alert(caplog):
-    caplog.set_level(logging.INFO, logger="orchestration.alerts")
+def test_unreachable_destinations_fail_independently_and_the_log_still_gets_the_alert(
+    monkeypatch, caplog
+):
+    caplog.set_level(logging.INFO, logger="alerts")
     closed = free_port()
-    sinks = [
-        slack(f"http://127.0.0.1:{closed}{WEBHOOK_PATH}", attempts=2),
-        EmailSink(
-            "127.0.0.1",
-            closed,
-            sender="a@example.com",
-            recipients=["b@example.com"],
-            starttls=False,
-            timeout=2,
-        ),
-    ]
-    report = send_alert(run_failure_alert("daily", "run-1", "boom"), sinks)
+    slack_to(monkeypatch, f"http://127.0.0.1:{closed}")
+    closed_smtp = type("Server", (), {"host": "127.0.0.1", "port": closed})
+    destinations = [slack("https://hooks.slack.com" + WEBHOOK_PATH, retry=1), email(closed_smtp)]
+    report = send_alert(run_failure_alert("daily", "run-1", "boom"), destinations)
     assert report.delivered == ["log"]
     reasons = dict(report.failed)
-    assert "ConnectError" in reasons[f"slack(127.0.0.1:{closed})"]
-    assert "ConnectionRefusedError" in reasons[f"email(127.0.0.1:{closed})"]
+    assert "Connection error" in reasons[SLACK]
+    assert "Connection refused" in reasons[f"email(127.0.0.1:{closed})"]
+    assert report.outcomes[1].attempts == 2
     assert any("Run failed: daily" in r.message for r in caplog.records)
 
 
 def test_smtp_login_and_wrong_password(smtp_auth_server):
-    good = email_sink(smtp_auth_server, user=SMTP_USER, password=SMTP_PASSWORD)
+    login = {"REVWH_ALERT_SMTP_USER": SMTP_USER, "REVWH_ALERT_SMTP_TO": "finance@example.com"}
+    good = email(smtp_auth_server, **login, REVWH_ALERT_SMTP_PASSWORD=SMTP_PASSWORD)
     assert send_alert(alert(), [good]).ok
     assert smtp_auth_server.logins == [SMTP_USER]
     assert len(smtp_auth_server.messages) == 1
 
-    bad = email_sink(smtp_auth_server, user=SMTP_USER, password="wrong-password-1")
+    bad = email(smtp_auth_server, **login, REVWH_ALERT_SMTP_PASSWORD="wrong-password-1")
     report = send_alert(alert(), [bad])
     assert not report.ok
-    assert "SMTPAuthenticationError" in report.failed[0][1]
+    assert "Authentication" in report.failed[0][1]
     assert len(smtp_auth_server.messages) == 1
 
 
 def test_starttls_refused_by_a_plain_server_is_a_failure(smtp_server):
     # STARTTLS is on by default; this server does not offer it
-    sink = EmailSink(
-        smtp_server.host,
-        smtp_server.port,
-        sender="a@example.com",
-        recipients=["b@example.com"],
-        timeout=5,
-    )
-    report = send_alert(alert(), [sink])
+    report = send_alert(alert(), [email(smtp_server, REVWH_ALERT_SMTP_STARTTLS="")])
     assert not report.ok
     assert "STARTTLS" in report.failed[0][1]
     assert smtp_server.messages == []
+
+
+def test_any_apprise_url_from_the_environment(webhook, monkeypatch):
+    # a generic JSON webhook: apprise posts its own {title, message, type} document
+    base = webhook_base(webhook)
+    monkeypatch.setenv("REVWH_ALERT_URLS", f"json://{base}/services/generic")
+    report = send_alert(run_failure_alert("daily", "run-7", "dbt failed"))
+    assert report.ok and report.delivered == ["log", f"json({base})"]
+    [posted] = webhook.requests
+    assert posted["path"] == "/services/generic"
+    assert posted["json"]["title"] == "[revwh ERROR] Run failed: daily"
+    assert "run-7" in posted["json"]["message"] and posted["json"]["type"] == "failure"
+
+
+def webhook_base(webhook) -> str:
+    from apprise.plugins.slack import NotifySlack
+
+    return NotifySlack.webhook_url.removeprefix("http://").removesuffix("/services")
 
 
 class RunLog:
@@ -220,7 +232,7 @@ def test_run_logger_gets_the_alert_and_the_failures(webhook):
     check = check_failure_alert(
         "row_count", "fct_revenue", "0 rows", metadata={"rows": 0}, severity="warning"
     )
-    report = send_alert(check, [slack(webhook.url, attempts=1)], logger=log)
+    report = send_alert(check, [slack(webhook.url, retry=0)], logger=log)
     assert [level for level, _ in log.lines] == ["warning", "error", "warning"]
     assert "Check failed: fct_revenue row_count" in log.lines[0][1]
     assert "not delivered" in log.lines[1][1]
@@ -228,14 +240,39 @@ def test_run_logger_gets_the_alert_and_the_failures(webhook):
     assert report.delivered == ["log"]
 
 
-def test_empty_sink_list_still_logs():
+def test_warning_is_sent_as_an_apprise_warning(webhook):
+    check = check_failure_alert("row_count", "fct_revenue", "0 rows", severity="warning")
+    assert send_alert(check, [slack(webhook.url)]).ok
+    [attachment] = webhook.requests[0]["json"]["attachments"]
+    assert attachment["blocks"][0]["text"]["text"].startswith("[revwh WARNING]")
+    assert attachment["color"] != alert_color(webhook)
+
+
+def alert_color(webhook) -> str:
+    send_alert(alert(), [slack(webhook.url)])
+    return webhook.requests[-1]["json"]["attachments"][0]["color"]
+
+
+def test_long_alerts_fit_slack_block_limits(webhook):
+    check = check_failure_alert(
+        "not_null_dim_customers_customer_id",
+        "dim_customers" + "_x" * 100,
+        "3 rows with a null customer_id",
+        metadata={f"key_{i}": "v" * 3000 for i in range(12)},
+    )
+    assert send_alert(check, [slack(webhook.url)]).ok
+    header, section = webhook.requests[0]["json"]["attachments"][0]["blocks"]
+    assert len(header["text"]["text"]) <= 150 and len(section["text"]["text"]) <= 3000
+
+
+def test_empty_destination_list_still_logs():
     log = RunLog()
     report = send_alert(run_failure_alert("daily", "r", "x"), [], logger=log)
     assert report.ok and report.delivered == ["log"]
     assert log.lines[0][0] == "error"
 
 
-def test_default_sinks_come_from_the_environment(alert_sinks):
+def test_default_destinations_come_from_the_environment(alert_sinks):
     webhook, smtp_server = alert_sinks
     report = send_alert(run_failure_alert("daily", "run-9", "dbt failed", failed_steps=["dbt"]))
     assert report.ok and len(report.delivered) == 3
@@ -252,15 +289,12 @@ def test_broken_environment_is_reported_and_the_alert_still_logged(monkeypatch):
     assert report.failed[0][0] == "config"
     assert "REVWH_ALERT_SMTP_FROM" in report.failed[0][1]
     assert any("Run failed: daily" in line for _, line in log.lines)
+    assert any("alert configuration error" in line for _, line in log.lines)
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "hooks.slack.com/services/x"])
-def test_webhook_url_must_be_http(url):
-    with pytest.raises(ValueError, match="https://"):
-        SlackWebhookSink(url)
-
-
-def test_explicit_log_sink_is_not_duplicated():
+def test_an_unknown_url_given_directly_is_a_configuration_failure():
     log = RunLog()
-    report = send_alert(run_failure_alert("daily", "r", "x"), [LogSink(log)])
-    assert report.delivered == ["log"] and len(log.lines) == 1
+    report = send_alert(run_failure_alert("daily", "r", "x"), ["bogus://s3cr3t-value"], logger=log)
+    assert report.delivered == ["log"]
+    [(name, reason)] = report.failed
+    assert name == "config" and "bogus://" in reason and "s3cr3t-value" not in reason

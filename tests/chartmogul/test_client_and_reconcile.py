@@ -1,5 +1,6 @@
-"""Our ChartMogul client (retries, timeouts, errors) and the reconciliation, through the real
-`chartmogul` SDK against the stand-in holding the small world's business."""
+"""Our ChartMogul client (retries, timeouts, errors) and the reconciliation (the ChartMogul
+load, then the dbt marts, read back), through the real `chartmogul` SDK against the stand-in
+holding the small world's business."""
 
 import json
 from decimal import Decimal
@@ -7,12 +8,13 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from orchestration.chartmogul.client import (
+from ingestion.chartmogul.client import (
     ChartMogulClient,
     ChartMogulConfigError,
     ChartMogulUnavailable,
 )
-from orchestration.chartmogul.reconcile import month_ends_before, reconcile
+from ingestion.chartmogul.settings import month_ends_before
+from revwh.reconcile import reconcile
 from sandbox.chartmogul import ChartMogulStandIn
 from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from revwh.transform import build_models
+from core.settings import RunSettings
+from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF, built_once
 
 
@@ -37,7 +38,7 @@ def rebuilt_copy(
             connection.execute(statement)
     finally:
         connection.close()
-    result = build_models(str(copy), as_of, full_refresh=full_refresh, vars=vars, select=select)
+    result = run_dbt(copy, RunSettings.of(as_of, vars), full_refresh=full_refresh, select=select)
     assert result.success, result
     return copy
 

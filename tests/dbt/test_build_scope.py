@@ -13,8 +13,11 @@ from pathlib import Path
 
 import duckdb
 
-from revwh.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, settings_fingerprint, stale_free_models
-from revwh.transform import PROFILES_DIR, PROJECT_DIR, artifacts_dir, build_models, target_env
+from core.dbt import PROFILES_DIR, PROJECT_DIR
+from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, settings_fingerprint, stale_free_models
+from core.settings import RunSettings
+from core.warehouse import Warehouse
+from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF
 
 MART = "mrr_summary_daily"
@@ -51,10 +54,12 @@ def test_combined_column_tests_fail_and_name_the_column(small_warehouse_copy):
             f"update marts.{MART} set new_mrr = null, data_quality = 'bogus' "
             f"where summary_date = (select max(summary_date) from marts.{MART})"
         )
-    result = build_models(str(warehouse), AS_OF, command="test", select=MART)
+    result = run_dbt(warehouse, RunSettings.of(AS_OF), "test", select=MART)
     failed = {f.name.split(f"_{MART}")[0] for f in result.failures}
     assert {"not_null_columns", "accepted_values_columns"} <= failed, result.describe_failures()
-    run = json.loads((artifacts_dir(str(warehouse)) / "target" / "run_results.json").read_text())
+    run = json.loads(
+        (Warehouse.of(warehouse).artifacts_dir / "target" / "run_results.json").read_text()
+    )
     compiled = {
         kind: next(
             r["compiled_code"]
@@ -70,7 +75,7 @@ def test_combined_column_tests_fail_and_name_the_column(small_warehouse_copy):
 
 
 def test_the_settings_fingerprint_is_the_one_dbt_stores(small_warehouse, tmp_path):
-    """revwh.dbt_scope compares the last build's settings with the run's: its fingerprint
+    """core.dbt_scope compares the last build's settings with the run's: its fingerprint
     must be the string macro mrr_settings_fingerprint renders, for the defaults (as the
     small run's build log recorded it) and for other settings (rendered by dbt)."""
     with duckdb.connect(str(small_warehouse), read_only=True) as con:
@@ -104,7 +109,7 @@ def test_the_settings_fingerprint_is_the_one_dbt_stores(small_warehouse, tmp_pat
         ],
         capture_output=True,
         text=True,
-        env={**os.environ, **target_env(str(tmp_path / "scratch.duckdb"))},
+        env={**os.environ, **Warehouse.of(tmp_path / "scratch.duckdb").dbt_env()},
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"'{settings_fingerprint(others)}'" in done.stdout
@@ -117,15 +122,13 @@ def test_an_hourly_run_leaves_out_only_models_no_new_row_reaches(small_warehouse
     models = _models(manifest)
     before = _marts(warehouse)
     # nothing loaded since the build: nothing needs building
-    assert stale_free_models(str(warehouse), manifest, models, AS_OF) == models
+    target = Warehouse.of(warehouse)
+    assert stale_free_models(target, manifest, models, RunSettings.of(AS_OF)) == models
     # another day or other settings: everything is built
-    assert stale_free_models(str(warehouse), manifest, models, AS_OF + timedelta(days=1)) == set()
-    assert (
-        stale_free_models(
-            str(warehouse), manifest, models, AS_OF, {"churn_recognition": "requested"}
-        )
-        == set()
-    )
+    next_day = RunSettings.of(AS_OF + timedelta(days=1))
+    assert stale_free_models(target, manifest, models, next_day) == set()
+    requested = RunSettings.of(AS_OF, {"churn_recognition": "requested"})
+    assert stale_free_models(target, manifest, models, requested) == set()
     # an hour in which dlt re-loaded some app transactions (same values, a new load id)
     load_id = f"{time.time():.7f}"
     with duckdb.connect(str(warehouse)) as con:
@@ -137,7 +140,7 @@ def test_an_hourly_run_leaves_out_only_models_no_new_row_reaches(small_warehouse
             "values (?, 'app_db', 0, now())",
             [load_id],
         )
-    unchanged = stale_free_models(str(warehouse), manifest, models, AS_OF)
+    unchanged = stale_free_models(target, manifest, models, RunSettings.of(AS_OF))
     reached = models - unchanged
     assert {"stg_app__transactions", "fct_revenue", "mrr_summary_daily"} <= reached
     assert {"stg_stripe__invoices", "usage_daily_by_plan", "stg_fx__rates"} <= unchanged
@@ -146,19 +149,19 @@ def test_an_hourly_run_leaves_out_only_models_no_new_row_reaches(small_warehouse
     from dagster import DagsterInstance, materialize
     from dagster_dbt import build_dbt_asset_selection
 
-    from orchestration.dbt.assets import DBT_SCOPE_TAG, warehouse_models
-    from orchestration.definitions import resources
-    from orchestration.resources import DbtSettingsResource
+    from orchestration.defs.dbt.assets import DBT_SCOPE_TAG, warehouse_models
+    from orchestration.defs.resources import run_resources
+    from orchestration.lib.resources import RunSettingsResource
 
     hourly = build_dbt_asset_selection(
         [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude=HOURLY_EXCLUDE
     )
-    settings = DbtSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
+    settings = RunSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
     with DagsterInstance.ephemeral() as instance:
         run = materialize(
             [warehouse_models],
             selection=hourly,
-            resources=resources(dbt_settings=settings),
+            resources=run_resources(run_settings=settings),
             instance=instance,
             tags={DBT_SCOPE_TAG: "changed"},
         )

@@ -12,7 +12,8 @@ from datetime import timedelta
 import duckdb
 import pytest
 
-from revwh.transform import build_models
+from core.settings import RunSettings
+from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF
 from tests.dbt.marts import MARTS, mart_columns, mart_rows
 
@@ -46,7 +47,7 @@ def warehouse(small_warehouse, tmp_path):
 
 def test_an_incremental_run_without_new_data_changes_nothing(warehouse):
     before = _snapshot(warehouse)
-    result = build_models(str(warehouse), AS_OF)
+    result = run_dbt(warehouse, RunSettings.of(AS_OF))
     assert result.success, result.describe_failures()
     assert _snapshot(warehouse) == before
 
@@ -101,7 +102,7 @@ def test_a_back_dated_cancellation_is_picked_up_and_matches_a_full_refresh(wareh
     ).fetchone()[0]
     connection.close()
 
-    incremental = build_models(str(warehouse), AS_OF)
+    incremental = run_dbt(warehouse, RunSettings.of(AS_OF))
     assert incremental.success, incremental.describe_failures()
     after_incremental = _snapshot(warehouse)
     connection = duckdb.connect(str(warehouse), read_only=True)
@@ -118,7 +119,7 @@ def test_a_back_dated_cancellation_is_picked_up_and_matches_a_full_refresh(wareh
     assert churn == (ended, "churn")
     assert rows_of_others == untouched  # nobody else duplicated or lost
 
-    full = build_models(str(warehouse), AS_OF, full_refresh=True)
+    full = run_dbt(warehouse, RunSettings.of(AS_OF), full_refresh=True)
     assert full.success, full.describe_failures()
     assert _snapshot(warehouse) == after_incremental
     print(
@@ -128,11 +129,11 @@ def test_a_back_dated_cancellation_is_picked_up_and_matches_a_full_refresh(wareh
 
 
 def test_a_changed_setting_rebuilds_every_customer(warehouse):
-    requested = build_models(str(warehouse), AS_OF, vars={"churn_recognition": "requested"})
+    requested = run_dbt(warehouse, RunSettings.of(AS_OF, {"churn_recognition": "requested"}))
     assert requested.success, requested.describe_failures()
     after_setting = _snapshot(warehouse)
-    full = build_models(
-        str(warehouse), AS_OF, full_refresh=True, vars={"churn_recognition": "requested"}
+    full = run_dbt(
+        warehouse, RunSettings.of(AS_OF, {"churn_recognition": "requested"}), full_refresh=True
     )
     assert full.success, full.describe_failures()
     assert _snapshot(warehouse) == after_setting

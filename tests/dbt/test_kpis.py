@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from revwh.transform import build_models
+from core.settings import RunSettings
+from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF, revwh
 from tests.dbt.conftest import rebuilt_copy
 
@@ -215,8 +216,10 @@ def test_a_month_without_costs_is_estimated_only_when_allowed(small_warehouse, t
         assert value is None and quality == "insufficient_data", kpi
         assert "no cost sheets loaded for this month" in reason, kpi
 
-    result = build_models(
-        str(warehouse), AS_OF, select="clv_segments_monthly+", vars={"allow_estimates": True}
+    result = run_dbt(
+        warehouse,
+        RunSettings.of(AS_OF, {"allow_estimates": True}),
+        select="clv_segments_monthly+",
     )
     assert result.success, result
     after = _kpis_on(warehouse, AS_OF)

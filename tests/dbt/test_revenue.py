@@ -1,7 +1,7 @@
 """fct_revenue against the simulator's own bookkeeping: the money it collected and refunded,
 per month, gateway and currency, to the cent.
 
-The simulator counts, as it makes each payment (sandbox/world/account.py `_stat`):
+The simulator counts, as it makes each payment (sandbox/world/account/core.py `_stat`):
 `stripe_collected` (an invoice's amount due when its charge succeeds), `stripe_refunded`
 (each refund) and `<gateway>_collected` (each PayPal / local-gateway subscription payment,
 also those refunded later; credit packs bought there are not counted). It does not write

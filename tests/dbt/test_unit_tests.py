@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import shutil
 
-from revwh.transform import build_models
+from core.settings import RunSettings
+from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF
 
 
 def test_every_dbt_unit_test_passes(small_warehouse, tmp_path):
     warehouse = tmp_path / "revenue.duckdb"
     shutil.copy(small_warehouse, warehouse)
-    result = build_models(
-        str(warehouse), AS_OF, select="test_type:unit", unit_tests=True, command="test"
+    result = run_dbt(
+        warehouse, RunSettings.of(AS_OF), "test", select="test_type:unit", unit_tests=True
     )
     assert result.success, result.describe_failures()
     passed = result.counts.get("unit_test", result.counts.get("test", {})).get("passed", 0)

@@ -14,7 +14,7 @@ import fsspec
 import openpyxl
 import pytest
 
-from ingestion import contracts, warehouse
+from ingestion import contracts, pipelines
 from ingestion.cost_sheets import load_cost_sheets
 from ingestion.cost_sheets.location import InputFile, LocationError, find_files
 from ingestion.cost_sheets.parse import SUFFIXES, parse_cost_file
@@ -38,7 +38,7 @@ def wh(tmp_path) -> str:
 
 
 def query(target: str, sql: str, source: str = "costs") -> list[tuple]:
-    with warehouse.pipeline(source, target).sql_client() as client:
+    with pipelines.pipeline(source, target).sql_client() as client:
         return [tuple(row) for row in client.execute_sql(sql)]
 
 
@@ -447,7 +447,7 @@ def test_a_column_outside_the_contract_is_refused(tmp_path, wh):
         "columns": "freeze",
         "data_type": "freeze",
     }
-    pipe = warehouse.pipeline("costs", wh)
+    pipe = pipelines.pipeline("costs", wh)
     # dlt lets a table's first extract shape it; the freeze holds from then on
     good = {k: v for k, v in row.items() if k != "surprise"}
     pipe.extract(cost_sheets_source([ParsedFile("x.csv", rows=[good])]))

@@ -11,7 +11,7 @@ from decimal import Decimal
 import fsspec
 import pytest
 
-from ingestion import warehouse
+from ingestion import pipelines
 from ingestion.fx import load_fx_rates
 
 RATES = "raw_fx.fx_rates"
@@ -29,7 +29,7 @@ def wh(tmp_path) -> str:
 
 
 def query(target: str, sql: str) -> list[tuple]:
-    with warehouse.pipeline("fx", target).sql_client() as client:
+    with pipelines.pipeline("fx", target).sql_client() as client:
         return [tuple(row) for row in client.execute_sql(sql)]
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance
 
-from orchestration.dbt.project import dbt_project
+from orchestration.defs.dbt.project import dbt_project
 from tests.conftest import REPO_ROOT
 
 SECRETS = ("STRIPE_API_KEY", "CHARTMOGUL_API_KEY", "REVWH_ALERT_SLACK_WEBHOOK_URL")
@@ -20,9 +20,9 @@ SECRETS = ("STRIPE_API_KEY", "CHARTMOGUL_API_KEY", "REVWH_ALERT_SLACK_WEBHOOK_UR
 
 @pytest.fixture(scope="module")
 def defs():
-    from orchestration.definitions import defs
+    from orchestration.definitions import load
 
-    return defs
+    return load()
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,17 @@ def graph(defs):
     return defs.resolve_asset_graph()
 
 
-def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path):
+@pytest.mark.parametrize(
+    "command", [("dagster", "definitions", "validate"), ("dg", "check", "defs")]
+)
+def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path, command):
     env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("REVWH_")}
     env["DAGSTER_HOME"] = str(tmp_path)
     # loading the definitions writes nothing: no dlt pipeline folder, no state file
     env["REVWH_PIPELINES_DIR"] = str(tmp_path / "pipelines")
+    program, *args = command
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate"],
+        [str(Path(sys.executable).parent / program), *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -44,7 +48,6 @@ def test_definitions_validate_from_the_repository_root_without_secrets(tmp_path)
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "revenue_warehouse" in done.stdout + done.stderr
     assert not (tmp_path / "pipelines").exists()
 
 
@@ -69,7 +72,7 @@ def test_every_dlt_asset_feeds_the_dbt_sources_and_nothing_is_orphaned(graph):
         children = {c.to_user_string() for c in graph.get(AssetKey(key)).child_keys}
         assert any(c.startswith("stg_") for c in children), f"{key} feeds no staging model"
     # every upstream of every asset is an asset we define: no stub a dbt source made up
-    externals = {"stripe_api", "app_database", "fx_rate_file", "cost_sheet_files"}
+    externals = {"stripe_api", "app_database", "fx_rate_file", "cost_sheet_files", "chartmogul_api"}
     for key in graph.get_all_asset_keys():
         for parent in graph.get(key).parent_keys:
             name = parent.to_user_string()
@@ -82,19 +85,24 @@ def test_groups_by_layer(graph):
     assert groups == {"ingestion", "staging", "intermediate", "marts", "reconciliation", "reports"}
     assert graph.get(AssetKey("stg_stripe__invoices")).group_name == "staging"
     assert graph.get(AssetKey("kpis")).group_name == "marts"
-    assert graph.get(AssetKey("chartmogul_mrr_reconciliation")).group_name == "reconciliation"
+    assert graph.get(AssetKey("chartmogul_reconciliation")).group_name == "reconciliation"
     assert graph.get(AssetKey("published_marts")).group_name == "reports"
 
 
-def test_checks_cover_dbt_tests_contracts_freshness_and_reconciliation(defs, graph):
+def test_checks_cover_dbt_tests_contracts_and_reconciliation_freshness_is_a_policy(defs, graph):
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     names = {name for _, name in checks}
-    assert ("chartmogul_mrr_reconciliation", "mrr_within_threshold") in checks
+    assert ("chartmogul_reconciliation", "mrr_within_threshold") in checks
     assert ("dlt_stripe_invoices", "contract_invoices") in checks
     assert ("dlt_app_db_usage_daily", "contract_usage_daily") in checks
     assert any(n.startswith("not_null_") for n in names)  # dbt tests
-    fresh = {a for a, n in checks if "freshness" in n}
-    assert {"dlt_stripe_invoices", "mrr_summary_daily"} <= fresh
+    # freshness is Dagster's FreshnessPolicy on the assets, not a check (test_freshness.py)
+    assert not {n for n in names if "freshness" in n}
+    for key in ("dlt_stripe_invoices", "mrr_summary_daily"):
+        assert graph.get(AssetKey(key)).freshness_policy is not None, key
+    sensors = {s.name for s in defs.sensors}
+    assert {"alert_on_freshness_failure", "alert_on_check_failure"} <= sensors
+    assert "freshness_checks_sensor" not in sensors
 
 
 def _job_keys(defs, name: str) -> set[str]:
@@ -119,11 +127,11 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     assert {"dlt_stripe_invoices", "dlt_app_db_accounts", "mrr_summary_daily"} <= hourly
     assert {"fct_revenue", "dim_customers", "fct_mrr_movements", "published_marts"} <= hourly
     assert not {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis"} & hourly
-    assert not {"customer_health", "chartmogul_mrr_reconciliation"} & hourly
+    assert not {"customer_health", "chartmogul_reconciliation"} & hourly
 
     daily = _job_keys(defs, "daily_build")
     assert {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis", "kpi_snapshots"} <= daily
-    assert {"cohort_retention_monthly", "chartmogul_mrr_reconciliation", "published_marts"} <= daily
+    assert {"cohort_retention_monthly", "chartmogul_reconciliation", "published_marts"} <= daily
 
     checks = {
         name: {(c.asset_key.to_user_string(), c.name) for c in _job_checks(defs, name)}
@@ -132,7 +140,7 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     assert ("dlt_stripe_invoices", "contract_invoices") in checks["daily_build"]
     assert ("dlt_app_db_accounts", "contract_accounts") in checks["daily_build"]
     assert not {c for c in checks["hourly_refresh"] if c[1].startswith("contract_")}
-    assert ("chartmogul_mrr_reconciliation", "mrr_within_threshold") in checks["daily_build"]
+    assert ("chartmogul_reconciliation", "mrr_within_threshold") in checks["daily_build"]
 
     weekly = _job_keys(defs, "weekly_health")
     assert {"customer_health", "customer_segments", "clv_by_plan", "published_marts"} <= weekly
@@ -140,7 +148,7 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
 
 
 def test_the_schedule_time_zone_is_configurable(monkeypatch):
-    import orchestration.schedules as schedules
+    import orchestration.defs.schedules as schedules
 
     monkeypatch.setenv("REVWH_SCHEDULE_TIMEZONE", "Europe/Berlin")
     try:
@@ -152,7 +160,7 @@ def test_the_schedule_time_zone_is_configurable(monkeypatch):
 
 
 def test_one_writer_at_a_time(defs, graph):
-    from orchestration.ingestion.factory import WAREHOUSE_POOL
+    from orchestration.lib.sources import WAREHOUSE_POOL
 
     writers = {
         "load_stripe",
@@ -160,7 +168,8 @@ def test_one_writer_at_a_time(defs, graph):
         "load_fx",
         "load_cost_sheets",
         "warehouse_models",
-        "chartmogul_mrr_reconciliation",
+        "load_chartmogul",
+        "reconciliation_models",
         "published_marts",
     }
     for assets_def in defs.assets:

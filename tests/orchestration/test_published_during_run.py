@@ -10,12 +10,12 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 from dagster import DagsterInstance, materialize
 
-from orchestration.chartmogul.assets import chartmogul_mrr_reconciliation
-from orchestration.definitions import resources
-from orchestration.reports.assets import published_marts
-from orchestration.resources import AlertsResource, ChartMogulResource, DbtSettingsResource
-from orchestration.serving.publish import default_published_path
+from orchestration.defs.chartmogul.assets import chartmogul_load, reconciliation_models
+from orchestration.defs.resources import run_resources
+from orchestration.defs.serving.assets import published_marts
+from orchestration.lib.resources import AlertsResource, ChartMogulResource, RunSettingsResource
 from sandbox.chartmogul import ChartMogulStandIn
+from serving.publish import default_published_path
 from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY
 
 READER = r"""
@@ -35,9 +35,9 @@ def test_a_reader_holding_the_published_copy_neither_blocks_nor_is_blocked(
     small_warehouse_copy, small_world, tmp_path
 ):
     warehouse = small_warehouse_copy
-    settings = DbtSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
+    settings = RunSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
     with DagsterInstance.ephemeral() as instance:
-        first = materialize([published_marts], resources=resources(dbt_settings=settings))
+        first = materialize([published_marts], resources=run_resources(run_settings=settings))
         assert first.success
         published = default_published_path(str(warehouse))
         stop = tmp_path / "stop"
@@ -54,9 +54,9 @@ def test_a_reader_holding_the_published_copy_neither_blocks_nor_is_blocked(
             ) as chartmogul:
                 started = time.perf_counter()
                 run = materialize(
-                    [chartmogul_mrr_reconciliation, published_marts],
-                    resources=resources(
-                        dbt_settings=settings,
+                    [chartmogul_load, reconciliation_models, published_marts],
+                    resources=run_resources(
+                        run_settings=settings,
                         chartmogul=ChartMogulResource(
                             api_key=CHARTMOGUL_TEST_KEY, api_base=chartmogul.url
                         ),

@@ -1,6 +1,6 @@
 """A raw table that breaks its data contract: the contract check (great-expectations over the
 whole table) fails in a real Dagster run, and the check-failure sensor sends one alert to
-each sink, once."""
+each destination (Slack and email through apprise), once."""
 
 import duckdb
 from dagster import (
@@ -13,9 +13,10 @@ from dagster import (
     define_asset_job,
 )
 
-from orchestration.definitions import ASSETS, CHECKS, resources
-from orchestration.resources import AlertsResource, DbtSettingsResource
-from orchestration.sensors import alert_on_check_failure
+from orchestration.definitions import load
+from orchestration.defs.alerts.sensors import alert_on_check_failure
+from orchestration.defs.resources import run_resources
+from orchestration.lib.resources import AlertsResource, RunSettingsResource
 from tests.receivers import alert_sinks, smtp_server, webhook  # noqa: F401
 
 CHECK = AssetCheckKey(AssetKey("dlt_stripe_customers"), "contract_customers")
@@ -33,11 +34,14 @@ def test_a_broken_contract_fails_its_check_and_alerts_once(
             "order by id limit 1 returning id"
         ).fetchone()[0]
     job = define_asset_job("contract_check", selection=AssetSelection.checks(CHECK))
+    code_location = load()
     defs = Definitions(
-        assets=ASSETS,
-        asset_checks=CHECKS,
+        assets=code_location.assets,
+        asset_checks=code_location.asset_checks,
         jobs=[job],
-        resources=resources(dbt_settings=DbtSettingsResource(warehouse=str(small_warehouse_copy))),
+        resources=run_resources(
+            run_settings=RunSettingsResource(warehouse=str(small_warehouse_copy))
+        ),
     )
     with DagsterInstance.ephemeral() as instance:
         run = defs.resolve_job_def("contract_check").execute_in_process(

@@ -1,4 +1,5 @@
-"""Contract validations (orchestration/quality) on the small world's warehouse."""
+"""Contract validations (quality/) on the small world's warehouse (PostgreSQL: in
+tests/test_postgres_reconciliation.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import shutil
 import duckdb
 import pytest
 
-from orchestration.quality import (
+from quality import (
     ContractValidation,
     build_suite,
     contract_tables,
@@ -36,7 +37,14 @@ def test_contract_tables_cover_every_raw_contract():
     assert ("raw_stripe", "invoices") in tables
     assert ("raw_app", "usage_daily") in tables
     assert ("raw_app", "app_db_rejects") in tables
-    assert {d for d, _ in tables} == {"raw_stripe", "raw_app", "raw_fx", "raw_costs"}
+    assert ("raw_chartmogul", "customers") in tables
+    assert {d for d, _ in tables} == {
+        "raw_stripe",
+        "raw_app",
+        "raw_fx",
+        "raw_costs",
+        "raw_chartmogul",
+    }
 
 
 def test_suite_expresses_the_contract():

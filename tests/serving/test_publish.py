@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.serving import (
+from serving import (
     PublishResult,
     connect_published,
     default_published_path,

@@ -1,6 +1,6 @@
 {#- Every MRR segment of every gateway, keyed by the unified customer. Incremental: a build
-    recomputes the segments of the customers in int_build__rebuild_scope only (deleting and
-    re-inserting all of their rows), reading just their raw rows. -#}
+    deletes and re-inserts all the segments of the customers in int_build__rebuild_scope,
+    which the per-gateway segment models rebuilt earlier in the same run. -#}
 
 -- depends_on: {{ ref('int_build__state') }}
 -- depends_on: {{ ref('int_build__rebuild_scope') }}
@@ -14,13 +14,19 @@
 
 with stripe_segments as (
 
-    {{ mrr_stripe_segments(scoped=is_incremental()) }}
+    select * from {{ ref('int_mrr__stripe_segments') }}
+    {%- if is_incremental() %}
+    where {{ in_rebuild_scope('stripe_customer_id', 'stripe_customer') }}
+    {%- endif %}
 
 ),
 
 gateway_segments as (
 
-    {{ mrr_gateway_segments(scoped=is_incremental()) }}
+    select * from {{ ref('int_mrr__gateway_segments') }}
+    {%- if is_incremental() %}
+    where {{ in_rebuild_scope('app_account_id', 'app_account') }}
+    {%- endif %}
 
 ),
 

@@ -6,18 +6,6 @@
 
 -- depends_on: {{ ref('int_build__state') }}
 -- depends_on: {{ ref('int_build__rebuild_scope') }}
--- depends_on: {{ ref('int_revenue__invoice_lines') }}
--- depends_on: {{ ref('int_revenue__stripe_settlements') }}
--- depends_on: {{ ref('int_revenue__gateway_transactions') }}
--- depends_on: {{ ref('stg_stripe__invoices') }}
--- depends_on: {{ ref('stg_stripe__invoice_lines') }}
--- depends_on: {{ ref('stg_stripe__prices') }}
--- depends_on: {{ ref('stg_stripe__invoice_line_discounts') }}
--- depends_on: {{ ref('stg_stripe__invoice_line_taxes') }}
--- depends_on: {{ ref('stg_stripe__charges') }}
--- depends_on: {{ ref('stg_stripe__refunds') }}
--- depends_on: {{ ref('stg_stripe__credit_notes') }}
--- depends_on: {{ ref('stg_app__transactions') }}
 
 {{ config(
     materialized='incremental',
@@ -28,31 +16,28 @@
 
 with invoice_lines as (
 
-    {% if is_incremental() %}
-    {{ revenue_invoice_lines(scoped=true) }}
-    {% else %}
     select * from {{ ref('int_revenue__invoice_lines') }}
-    {% endif %}
+    {%- if is_incremental() %}
+    where {{ in_rebuild_scope('stripe_customer_id', 'stripe_customer') }}
+    {%- endif %}
 
 ),
 
 settlements as (
 
-    {% if is_incremental() %}
-    {{ revenue_stripe_settlements(scoped=true) }}
-    {% else %}
     select * from {{ ref('int_revenue__stripe_settlements') }}
-    {% endif %}
+    {%- if is_incremental() %}
+    where {{ in_rebuild_scope('stripe_customer_id', 'stripe_customer') }}
+    {%- endif %}
 
 ),
 
 gateway_transactions as (
 
-    {% if is_incremental() %}
-    {{ revenue_gateway_transactions(scoped=true) }}
-    {% else %}
     select * from {{ ref('int_revenue__gateway_transactions') }}
-    {% endif %}
+    {%- if is_incremental() %}
+    where {{ in_rebuild_scope('account_id', 'app_account') }}
+    {%- endif %}
 
 ),
 

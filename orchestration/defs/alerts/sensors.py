@@ -1,0 +1,185 @@
+"""Alerting sensors: a failed run, a failed data-quality check (dbt test, data contract) and
+an asset whose freshness policy turns FAIL each send one alert to the configured destinations
+(alerts/, REVWH_ALERT_*)."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DefaultSensorStatus,
+    EventRecordsFilter,
+    FreshnessPolicy,
+    RunFailureSensorContext,
+    SensorEvaluationContext,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from orchestration.lib.resources import AlertsResource
+
+CHECK_EVENTS_PER_TICK = 200
+FRESHNESS_EVENTS_PER_TICK = 200
+FAIL = "FAIL"  # dagster's FreshnessState.FAIL (not exported by dagster)
+
+
+@run_failure_sensor(
+    name="alert_on_run_failure",
+    description="Sends an alert naming the job, the run, the failed steps and the error.",
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def alert_on_run_failure(context: RunFailureSensorContext, alerts: AlertsResource):
+    from alerts import run_failure_alert
+
+    steps = context.get_step_failure_events()
+    errors = [
+        step.event_specific_data.error.message.strip()
+        for step in steps
+        if step.event_specific_data is not None and step.event_specific_data.error is not None
+    ]
+    error = "\n".join(errors) or context.failure_event.message or "the run failed"
+    alerts.send(
+        run_failure_alert(
+            context.dagster_run.job_name,
+            context.dagster_run.run_id,
+            error,
+            failed_steps=[step.step_key for step in steps if step.step_key],
+        ),
+        logger=context.log,
+    )
+
+
+def failed_check_alerts(instance, after_storage_id: int) -> tuple[list, int]:
+    """Alerts for the failed check evaluations recorded after `after_storage_id`, and the new
+    cursor. Checks that alert on their own (metadata alert_sent) are left out."""
+    from alerts import Severity, check_failure_alert
+
+    records = instance.get_event_records(
+        EventRecordsFilter(
+            event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after_storage_id
+        ),
+        limit=CHECK_EVENTS_PER_TICK,
+        ascending=True,
+    )
+    alerts = []
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        metadata = {key: value.value for key, value in (evaluation.metadata or {}).items()}
+        if evaluation.passed or metadata.get("alert_sent"):
+            continue
+        severity = Severity.ERROR if evaluation.severity.value == "ERROR" else Severity.WARNING
+        alerts.append(
+            check_failure_alert(
+                evaluation.check_name,
+                evaluation.asset_key.to_user_string(),
+                evaluation.description or "the check failed",
+                metadata={
+                    k: v for k, v in metadata.items() if isinstance(v, str | int | float | bool)
+                },
+                severity=severity,
+            )
+        )
+    cursor = records[-1].storage_id if records else after_storage_id
+    return alerts, cursor
+
+
+@sensor(
+    name="alert_on_check_failure",
+    description="Sends an alert for every failed asset check: dbt tests, data contracts (the "
+    "reconciliation check sends its own, naming the customers).",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def alert_on_check_failure(context: SensorEvaluationContext, alerts: AlertsResource):
+    if context.cursor is None:
+        # a new sensor starts from now, not by replaying the instance's whole history
+        latest = context.instance.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=1
+        )
+        context.update_cursor(str(latest[0].storage_id if latest else 0))
+        return SkipReason("started: alerting on check failures from now on")
+    alert_list, cursor = failed_check_alerts(context.instance, int(context.cursor or 0))
+    for alert in alert_list:
+        alerts.send(alert, logger=context.log)
+    context.update_cursor(str(cursor))
+    if not alert_list:
+        return SkipReason("no failed check since the last tick")
+    return SkipReason(f"sent {len(alert_list)} alert(s) for failed checks")
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def freshness_failure_alerts(
+    instance,
+    after_storage_id: int,
+    policies: Mapping[AssetKey, FreshnessPolicy | None] | None = None,
+) -> tuple[list, int]:
+    """Alerts for the assets whose freshness state changed to FAIL after `after_storage_id`
+    (Dagster's freshness daemon records a FRESHNESS_STATE_CHANGE event when a policy's state
+    changes), and the new cursor. `policies` gives each asset's policy, for its window."""
+    from alerts import freshness_failure_alert
+
+    records = instance.get_event_records(
+        EventRecordsFilter(
+            event_type=DagsterEventType.FRESHNESS_STATE_CHANGE, after_cursor=after_storage_id
+        ),
+        limit=FRESHNESS_EVENTS_PER_TICK,
+        ascending=True,
+    )
+    alerts = []
+    for record in records:
+        change = record.event_log_entry.dagster_event.event_specific_data  # FreshnessStateChange
+        if change.new_state.value != FAIL:
+            continue
+        policy = (policies or {}).get(change.key)
+        fail_window = getattr(policy, "fail_window", None)
+        latest = instance.get_latest_materialization_event(change.key)
+        alerts.append(
+            freshness_failure_alert(
+                change.key.to_user_string(),
+                failed_at=_utc(change.state_change_timestamp),
+                previous_state=change.previous_state.value,
+                fail_window=fail_window.to_timedelta() if fail_window is not None else None,
+                last_updated=_utc(latest.timestamp) if latest is not None else None,
+            )
+        )
+    cursor = records[-1].storage_id if records else after_storage_id
+    return alerts, cursor
+
+
+def _policies(context: SensorEvaluationContext) -> dict[AssetKey, FreshnessPolicy | None]:
+    try:
+        graph = context.repository_def.asset_graph
+    except Exception:  # a sensor context built without definitions
+        return {}
+    return {key: graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
+
+
+@sensor(
+    name="alert_on_freshness_failure",
+    description="Sends an alert when an asset's freshness policy turns FAIL (the raw Stripe "
+    "tables and the MRR marts: orchestration/lib/freshness.py), once per change.",
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def alert_on_freshness_failure(context: SensorEvaluationContext, alerts: AlertsResource):
+    if context.cursor is None:
+        # a new sensor starts from now, not by replaying the instance's whole history
+        latest = context.instance.get_event_records(
+            EventRecordsFilter(event_type=DagsterEventType.FRESHNESS_STATE_CHANGE), limit=1
+        )
+        context.update_cursor(str(latest[0].storage_id if latest else 0))
+        return SkipReason("started: alerting on freshness failures from now on")
+    alert_list, cursor = freshness_failure_alerts(
+        context.instance, int(context.cursor or 0), _policies(context)
+    )
+    for alert in alert_list:
+        alerts.send(alert, logger=context.log)
+    context.update_cursor(str(cursor))
+    if not alert_list:
+        return SkipReason("no asset turned stale since the last tick")
+    return SkipReason(f"sent {len(alert_list)} alert(s) for stale assets")

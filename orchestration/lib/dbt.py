@@ -1,0 +1,137 @@
+"""dagster-dbt's runner, the project's only way to run dbt: in a Dagster run (the dbt asset)
+and, through `run_dbt`, for the CLI and the tests.
+
+profiles/profiles.yml reads its target (`Warehouse.dbt_env()`) and the as-of date
+(`RunSettings.dbt_env()`) from the environment of the dbt process. dagster-dbt builds that
+environment from this process's, so `cli(env=...)` lays the values over it only while the
+dbt process starts, and puts everything back before returning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from dagster_dbt import DbtCliInvocation, DbtCliResource
+
+from core.dbt import PROFILES_DIR, PROJECT_DIR, BuildResult, result_from_artifacts
+from core.settings import RunSettings
+from core.warehouse import Warehouse
+
+_ENVIRONMENT = threading.Lock()
+
+
+@contextmanager
+def _overlay(values: Mapping[str, str]) -> Iterator[None]:
+    with _ENVIRONMENT:
+        saved = {name: os.environ.get(name) for name in values}
+        os.environ.update(values)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def dbt_env(warehouse: Warehouse, settings: RunSettings) -> dict[str, str]:
+    """What one dbt process needs: the target and the as-of date."""
+    return warehouse.dbt_env() | settings.dbt_env()
+
+
+class WarehouseDbtCliResource(DbtCliResource):
+    """DbtCliResource that starts dbt with an explicit environment (see the module's
+    docstring)."""
+
+    def cli(  # type: ignore[override]
+        self, args: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs
+    ) -> DbtCliInvocation:
+        if not env:
+            return super().cli(args, **kwargs)
+        with _overlay(env):
+            return super().cli(args, **kwargs)
+
+
+def dbt_args(
+    command: str,
+    settings: RunSettings,
+    *,
+    select: str | None = None,
+    exclude: Sequence[str] = (),
+    full_refresh: bool = False,
+    threads: int | None = None,
+) -> list[str]:
+    """The arguments of one dbt command; the vars never carry the as-of date (see
+    RunSettings.dbt_env)."""
+    args = [command, "--vars", json.dumps(settings.dbt_vars, default=str)]
+    if select:
+        args += ["--select", select]
+    if exclude:
+        # one value: dagster-dbt reads a single word after --exclude
+        args += ["--exclude", " ".join(exclude)]
+    if threads:
+        args += ["--threads", str(threads)]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def run_dbt(
+    warehouse: Warehouse | str | None,
+    settings: RunSettings,
+    command: str = "build",
+    *,
+    select: str | None = None,
+    exclude: Sequence[str] = (),
+    full_refresh: bool = False,
+    unit_tests: bool = False,
+    threads: int | None = None,
+) -> BuildResult:
+    """Run one dbt command (`build`, `test`, `parse`) against `warehouse` outside Dagster, the
+    way the dbt asset runs it (same runner, profile, environment and artifacts folder).
+    Unit tests check the SQL's logic on made-up rows, not the data: left out unless asked
+    for. Never raises for a failed build: check `success`."""
+    import sys
+
+    warehouse = Warehouse.of(warehouse)
+    out = warehouse.artifacts_dir
+    excluded = [*exclude, *(() if unit_tests else ("test_type:unit",))]
+    if command == "parse":
+        excluded, select = [], None
+    runner = WarehouseDbtCliResource(
+        project_dir=str(PROJECT_DIR),
+        profiles_dir=str(PROFILES_DIR),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+    (out / "target").mkdir(parents=True, exist_ok=True)
+    (out / "target" / "run_results.json").unlink(missing_ok=True)
+    args = dbt_args(
+        command,
+        settings,
+        select=select,
+        exclude=excluded,
+        full_refresh=full_refresh,
+        threads=threads,
+    )
+    invocation = runner.cli(
+        args,
+        env=dbt_env(warehouse, settings),
+        target_path=out / "target",
+        raise_on_error=False,
+    )
+    invocation.wait()
+    error = None
+    if not invocation.is_successful():
+        error = invocation.get_error()
+        error = str(error) if error is not None else "dbt failed; see dbt's log"
+    if command == "parse":
+        result = BuildResult(success=error is None, target=warehouse.engine, artifacts_dir=out)
+        result.error = error
+        return result
+    return result_from_artifacts(out, warehouse.engine, error)
