@@ -9,14 +9,17 @@ dbt process starts, and puts everything back before returning.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 from dagster_dbt import DbtCliInvocation, DbtCliResource
+from packaging import version
 
 from core.dbt import PROFILES_DIR, PROJECT_DIR, BuildResult, result_from_artifacts
 from core.settings import RunSettings
@@ -48,6 +51,12 @@ def dbt_env(warehouse: Warehouse, settings: RunSettings) -> dict[str, str]:
 class WarehouseDbtCliResource(DbtCliResource):
     """DbtCliResource that starts dbt with an explicit environment (see the module's
     docstring)."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        # dagster-dbt asks `dbt --version` in a subprocess (4 s) once per resource instance;
+        # our dbt executable is the dbt-core installed beside us, whose version we know
+        return version.parse(importlib.metadata.version("dbt-core"))
 
     def cli(  # type: ignore[override]
         self, args: Sequence[str], *, env: Mapping[str, str] | None = None, **kwargs

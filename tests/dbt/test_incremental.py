@@ -5,7 +5,6 @@ refresh ends."""
 from __future__ import annotations
 
 import calendar
-import shutil
 import time
 from datetime import timedelta
 
@@ -39,10 +38,8 @@ def _new_load_id(connection) -> str:
 
 
 @pytest.fixture
-def warehouse(small_warehouse, tmp_path):
-    copy = tmp_path / "revenue.duckdb"
-    shutil.copy(small_warehouse, copy)
-    return copy
+def warehouse(small_warehouse_copy):
+    return small_warehouse_copy
 
 
 def test_an_incremental_run_without_new_data_changes_nothing(warehouse):

@@ -1,7 +1,8 @@
-"""PostgreSQL as the warehouse of the reconciliation and of the contract checks: one
-`revwh run --reconcile` of the small world into a fresh database (the ChartMogul load, the
-reconciliation's dbt models and its check, the contract checks validated in PostgreSQL),
-then the same answers as on DuckDB."""
+"""PostgreSQL as the warehouse: one `revwh run --reconcile` of the small world into a fresh
+database (loads, every dbt model, the ChartMogul load, the reconciliation's models and its
+check, the contract checks validated in PostgreSQL), then the same answers as on DuckDB:
+every mart value for value, the reconciliation row for row, the contract checks with the
+same failures."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from quality import contract_tables, validate_contract_table
 from revwh.pipeline import Inputs, run_pipeline
 from sandbox.chartmogul import ChartMogulStandIn
 from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY
+from tests.dbt.marts import MARTS, mart_columns, mart_rows
 from tests.postgres import fresh_database
 
 pytestmark = pytest.mark.postgres
@@ -54,6 +56,30 @@ def postgres_run(small_world):
 
 def _pg(url: str):
     return psycopg2.connect(Warehouse.of(url).url)
+
+
+def test_postgres_builds_the_same_marts_as_duckdb(postgres_run, small_run):
+    url, result = postgres_run
+    assert result.ok, "\n".join(result.problems())
+    done, small_warehouse, output = small_run
+    assert done.returncode == 0, output
+    ours = duckdb.connect(str(small_warehouse), read_only=True)
+    theirs = _pg(url)
+    try:
+        for mart in MARTS:
+            columns = mart_columns(ours, mart)
+            duck_rows = mart_rows(ours, mart, columns)
+            pg_rows = mart_rows(theirs, mart, columns)
+            differ = [(a, b) for a, b in zip(duck_rows, pg_rows, strict=False) if a != b]
+            print(
+                f"{mart}: {len(duck_rows):,} rows on DuckDB, {len(pg_rows):,} on "
+                f"PostgreSQL, {len(differ)} differ"
+            )
+            assert len(duck_rows) == len(pg_rows), mart
+            assert not differ, f"{mart}: {differ[:3]}"
+    finally:
+        ours.close()
+        theirs.close()
 
 
 def test_reconciles_on_postgres_as_on_duckdb(postgres_run, small_run):
