@@ -122,16 +122,18 @@ def _run_small_world(small_world: Path, folder: Path, warehouse: Path, chartmogu
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def warehouse_copy_folder(tmp_path_factory) -> Path:
+    # one per test process (pytest-xdist workers each have their own base folder), whose
+    # tests run one after another
     return tmp_path_factory.mktemp("warehouse_copy")
 
 
 @pytest.fixture
 def small_warehouse_copy(small_run, warehouse_copy_folder) -> Path:
     """A fresh copy of the small run's warehouse, for a test that writes to it. The tests of
-    one module get their copies at the same path, with nothing kept of the test before but
-    dbt's parse (.dbt/): dbt parses the whole project again when the warehouse's path
+    one test process get their copies at the same path, with nothing kept of the test before
+    but dbt's parse (.dbt/): dbt parses the whole project again when the warehouse's path
     changes (to dbt, its profile changed), several seconds a build."""
     done, built, output = small_run
     assert done.returncode == 0, output

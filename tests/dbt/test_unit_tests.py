@@ -4,16 +4,13 @@ small warehouse (dbt needs the models' tables to know their column types)."""
 
 from __future__ import annotations
 
-import shutil
-
 from core.settings import RunSettings
 from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF
 
 
-def test_every_dbt_unit_test_passes(small_warehouse, tmp_path):
-    warehouse = tmp_path / "revenue.duckdb"
-    shutil.copy(small_warehouse, warehouse)
+def test_every_dbt_unit_test_passes(small_warehouse_copy):
+    warehouse = small_warehouse_copy
     result = run_dbt(
         warehouse, RunSettings.of(AS_OF), "test", select="test_type:unit", unit_tests=True
     )
