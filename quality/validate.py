@@ -171,6 +171,23 @@ def validate_contract_table(
             connection.close()
 
 
+def _validated(
+    item: ContractTable, rows: int, expectations: list, failures: list, started: float
+) -> ContractValidation:
+    """The result of a validation, its failures in the suite's order."""
+    order = {(_kind(e), _column_of(e)): i for i, e in enumerate(expectations)}
+    failures.sort(key=lambda f: order.get((f.expectation, f.column), len(order)))
+    return ContractValidation(
+        item.dataset,
+        item.table,
+        passed=not failures,
+        rows=rows,
+        expectations=len(expectations),
+        failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+
+
 def _not_loaded_yet(item: ContractTable, expectations: int, started: float) -> ContractValidation:
     """A table its source has not created yet: nothing to validate, said so."""
     return ContractValidation(
@@ -223,17 +240,7 @@ def _validate(con, item: ContractTable, chunk_rows: int, started: float) -> Cont
                     ExpectationFailure(_kind(e), _column_of(e), n, tuple(map(_jsonable, examples)))
                 )
 
-    order = {(_kind(e), _column_of(e)): i for i, e in enumerate(expectations)}
-    failures.sort(key=lambda f: order.get((f.expectation, f.column), len(order)))
-    return ContractValidation(
-        dataset,
-        table,
-        passed=not failures,
-        rows=rows,
-        expectations=len(expectations),
-        failures=failures,
-        seconds=time.perf_counter() - started,
-    )
+    return _validated(item, rows, expectations, failures, started)
 
 
 def _select(column: str, data_type: str) -> str:
@@ -425,14 +432,4 @@ def _validate_postgres(warehouse, item: ContractTable, started: float) -> Contra
                     config.type, column, int(r.result.get("unexpected_count") or 0), examples
                 )
             )
-    order = {(_kind(e), _column_of(e)): i for i, e in enumerate(expectations)}
-    failures.sort(key=lambda f: order.get((f.expectation, f.column), len(order)))
-    return ContractValidation(
-        dataset,
-        table,
-        passed=not failures,
-        rows=rows,
-        expectations=len(expectations),
-        failures=failures,
-        seconds=time.perf_counter() - started,
-    )
+    return _validated(item, rows, expectations, failures, started)

@@ -85,6 +85,15 @@ def failed_check_alerts(instance, after_storage_id: int) -> tuple[list, int]:
     return alerts, cursor
 
 
+def _start_from_now(
+    context: SensorEvaluationContext, event_type: DagsterEventType, what: str
+) -> SkipReason:
+    """A new sensor starts from now, not by replaying the instance's whole history."""
+    latest = context.instance.get_event_records(EventRecordsFilter(event_type=event_type), limit=1)
+    context.update_cursor(str(latest[0].storage_id if latest else 0))
+    return SkipReason(f"started: alerting on {what} from now on")
+
+
 @sensor(
     name="alert_on_check_failure",
     description="Sends an alert for every failed asset check: dbt tests, data contracts (the "
@@ -94,12 +103,7 @@ def failed_check_alerts(instance, after_storage_id: int) -> tuple[list, int]:
 )
 def alert_on_check_failure(context: SensorEvaluationContext, alerts: AlertsResource):
     if context.cursor is None:
-        # a new sensor starts from now, not by replaying the instance's whole history
-        latest = context.instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.ASSET_CHECK_EVALUATION), limit=1
-        )
-        context.update_cursor(str(latest[0].storage_id if latest else 0))
-        return SkipReason("started: alerting on check failures from now on")
+        return _start_from_now(context, DagsterEventType.ASSET_CHECK_EVALUATION, "check failures")
     alert_list, cursor = failed_check_alerts(context.instance, int(context.cursor or 0))
     for alert in alert_list:
         alerts.send(alert, logger=context.log)
@@ -168,12 +172,9 @@ def _policies(context: SensorEvaluationContext) -> dict[AssetKey, FreshnessPolic
 )
 def alert_on_freshness_failure(context: SensorEvaluationContext, alerts: AlertsResource):
     if context.cursor is None:
-        # a new sensor starts from now, not by replaying the instance's whole history
-        latest = context.instance.get_event_records(
-            EventRecordsFilter(event_type=DagsterEventType.FRESHNESS_STATE_CHANGE), limit=1
+        return _start_from_now(
+            context, DagsterEventType.FRESHNESS_STATE_CHANGE, "freshness failures"
         )
-        context.update_cursor(str(latest[0].storage_id if latest else 0))
-        return SkipReason("started: alerting on freshness failures from now on")
     alert_list, cursor = freshness_failure_alerts(
         context.instance, int(context.cursor or 0), _policies(context)
     )
