@@ -42,6 +42,35 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
+# The slowest files first, so that the two test processes finish together: the first builds
+# the shared small run (test_run_cli) while the second loads Stripe, which needs only the
+# world. Ordered by `pytest --durations`; files not listed follow in their usual order
+# (pyproject's addopts turn off pytest-xdist's own reordering).
+SLOWEST_FIRST = (
+    "tests/test_run_cli.py",
+    "tests/ingestion/test_stripe_source.py",
+    "tests/dbt/test_postgres_warehouse.py",
+    "tests/test_cli.py",
+    "tests/dbt/test_incremental.py",
+    "tests/dbt/test_kpis.py",
+    "tests/dbt/test_build_scope.py",
+    "tests/chartmogul/test_reconcile_cli.py",
+    "tests/chartmogul/test_client_and_reconcile.py",
+    "tests/ingestion/test_app_db.py",
+    "tests/dbt/test_customer_health.py",
+    "tests/orchestration/test_definitions.py",
+    "tests/orchestration/test_reconciliation.py",
+    "tests/dbt/test_semantic_layer.py",
+    "tests/dbt/test_unit_tests.py",
+    "tests/orchestration/test_published_during_run.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: position for position, path in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """The small world (about 500 accounts over two years), as the demo builds it."""
