@@ -16,7 +16,6 @@ from orchestration.lib.dbt import run_dbt
 from tests.conftest import AS_OF
 from tests.dbt.marts import MARTS, mart_columns, mart_rows
 
-
 # The full refreshes below only give the marts to compare with the incremental build's,
 # whose data tests ran on them already; equal marts would pass the same tests again.
 DATA_TESTS = ("test_type:data",)
