@@ -23,7 +23,7 @@ from core.warehouse import Warehouse
 
 # The key the stand-in is started with and the loader sends: a replay is offline, so any
 # test-mode key does; a fixed one keeps a real STRIPE_API_KEY out of the replay entirely.
-REPLAY_API_KEY = "sk_test_revwh_replay"
+REPLAY_API_KEY = "sk_test_revwhreplay"
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import threading
 from fractions import Fraction
 
@@ -13,6 +14,8 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 # Stripe's documented limit for sandbox (test mode) accounts.
 DEFAULT_RATE_LIMIT = 25.0
 _UNSET = object()
+# Stripe's secret and restricted test keys: the prefix, then letters and digits only
+STRIPE_KEY = re.compile(r"(sk|rk)_test_[0-9A-Za-z]+")
 
 
 class Behaviour:
@@ -28,6 +31,11 @@ class Behaviour:
         seed: int = 0,
     ) -> None:
         self._lock = threading.Lock()
+        if api_key is not None and not STRIPE_KEY.fullmatch(api_key):
+            raise ValueError(
+                "the expected API key must look like a Stripe test key (sk_test_ or rk_test_ "
+                "followed by letters and digits)"
+            )
         self.api_key = api_key
         self.latency_ms = 0.0
         self.fault_rate = 0.0
@@ -92,6 +100,10 @@ class Behaviour:
             return self._rng.random() < self.fault_rate
 
     def key_allowed(self, key: str) -> bool:
+        """Stripe answers 401 to a key that is not a key: the stand-in takes test keys of
+        Stripe's format, or only the expected one when it was given."""
+        if not STRIPE_KEY.fullmatch(key):
+            return False
         if self.api_key is not None:
             return key == self.api_key
-        return key.startswith(("sk_test_", "rk_test_")) and len(key) > len("sk_test_")
+        return True

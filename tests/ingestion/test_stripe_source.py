@@ -254,8 +254,8 @@ def test_the_key_can_come_from_dlt_secrets(monkeypatch):
     from ingestion.stripe.api import resolve_api_key
 
     monkeypatch.delenv("STRIPE_API_KEY", raising=False)
-    monkeypatch.setenv("SOURCES__STRIPE__API_KEY", "sk_test_from_dlt")
-    assert resolve_api_key(None) == "sk_test_from_dlt"
+    monkeypatch.setenv("SOURCES__STRIPE__API_KEY", "sk_test_fromdlt")
+    assert resolve_api_key(None) == "sk_test_fromdlt"
 
 
 @pytest.mark.postgres

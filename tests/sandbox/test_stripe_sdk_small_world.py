@@ -21,7 +21,7 @@ def standin(small_world):
 @pytest.fixture
 def client(standin):
     return stripe.StripeClient(
-        "sk_test_small_world", base_addresses={"api": standin.url}, max_network_retries=2
+        "sk_test_smallworld", base_addresses={"api": standin.url}, max_network_retries=2
     )
 
 

@@ -538,6 +538,18 @@ def test_unrecognized_urls_and_headers(standin, http):
     assert standin.requests[-2]["status"] == 200
 
 
+@pytest.mark.parametrize("key", ["sk_test_wrong!", "sk_test_", "sk_test_with space", "pk_test_abc"])
+def test_a_key_not_in_stripes_format_is_refused(http, key):
+    response = http.get("/v1/customers", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 401
+    assert response.json()["error"]["message"].startswith("Invalid API Key provided")
+
+
+def test_an_expected_key_must_itself_be_a_stripe_key(store):
+    with pytest.raises(ValueError, match="Stripe test key"):
+        StripeStandIn(store, rate_limit=None, api_key="not-a-key")
+
+
 def test_configured_api_key(store):
     with StripeStandIn(store, rate_limit=None, api_key="sk_test_exact") as standin:
         assert make_client(standin, key="sk_test_exact").v1.coupons.list().data
