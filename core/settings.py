@@ -29,6 +29,17 @@ def parse_as_of(value: str | date | None) -> date | None:
         raise SettingsError(f"the as-of date must be YYYY-MM-DD, got {value!r}") from None
 
 
+def check_not_in_the_future(as_of: date) -> date:
+    """Numbers as of a day that has not happened yet would count subscriptions as active
+    through days nobody has billed: refused. "Today" is the UTC day, the marts' boundary."""
+    if as_of > today():
+        raise SettingsError(
+            f"the as-of date {as_of} is in the future (today is {today()} in UTC, the day "
+            "boundary of the marts): give today or an earlier date"
+        )
+    return as_of
+
+
 @dataclass(frozen=True)
 class RunSettings:
     """`as_of`: the day the numbers are as of (None: today, fixed when the run starts so every
@@ -39,7 +50,8 @@ class RunSettings:
 
     @classmethod
     def of(cls, as_of: str | date | None = None, dbt_vars: dict | None = None) -> RunSettings:
-        return cls(as_of=parse_as_of(as_of) or today(), dbt_vars=dict(dbt_vars or {}))
+        day = check_not_in_the_future(parse_as_of(as_of) or today())
+        return cls(as_of=day, dbt_vars=dict(dbt_vars or {}))
 
     def dbt_env(self) -> dict[str, str]:
         """The as-of date for dbt, as REVWH_AS_OF (macros/settings.sql reads it when SQL is

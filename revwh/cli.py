@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from core.settings import SettingsError, parse_as_of, today
+from core.settings import SettingsError, check_not_in_the_future, parse_as_of, today
 from core.warehouse import Warehouse
 
 app = typer.Typer(
@@ -36,6 +36,15 @@ def _parse_date(value: str | None, default: date | None = None) -> date | None:
         return parse_as_of(value) or default
     except SettingsError:
         raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _parse_as_of(value: str | None, default: date | None = None) -> date | None:
+    """--as-of: a date (`default` when not given), never a day in the future."""
+    day = _parse_date(value, default)
+    try:
+        return day and check_not_in_the_future(day)
+    except SettingsError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 AsOf = Annotated[
@@ -81,7 +90,7 @@ def sandbox_generate(
             manifest = generate_world(
                 scale,
                 seed,
-                _parse_date(as_of, today()),
+                _parse_as_of(as_of, today()),
                 out,
                 start=_parse_date(start),
                 workers=workers,
@@ -160,7 +169,7 @@ def sandbox_serve_chartmogul(
         world,
         host,
         port,
-        as_of=_parse_date(as_of),
+        as_of=_parse_as_of(as_of),
         api_key=api_key,
         drift_percent=drift_percent,
         latency_ms=latency_ms,
@@ -338,7 +347,7 @@ def run_command(
     fails."""
     from revwh.pipeline import Inputs, run_pipeline
 
-    as_of_date = _parse_date(as_of)
+    as_of_date = _parse_as_of(as_of)
     extra = _parse_vars(dbt_vars)
     if stripe_fixtures is not None and not stripe_fixtures.is_dir():
         raise typer.BadParameter(
@@ -386,7 +395,7 @@ def demo(
     MRR bridge with the warehouse's MRR next to the ground truth."""
     from revwh.demo import run_demo
 
-    run_demo(out, seed, _parse_date(as_of, today()), scale, console)
+    run_demo(out, seed, _parse_as_of(as_of, today()), scale, console)
 
 
 @app.command("reconcile")
@@ -430,11 +439,11 @@ def reconcile_command(
         raise typer.BadParameter(
             f"{threshold!r} is not a number", param_hint="--threshold"
         ) from None
+    day = _parse_as_of(as_of, today())
     target = Warehouse.of(warehouse)
     if not target.is_postgres and not target.path.is_file():
         console.print(f"[bold red]error:[/] no DuckDB warehouse at {escape(str(target))}")
         raise typer.Exit(1)
-    day = _parse_date(as_of, today())
     try:
         client = ChartMogulClient(api_base=chartmogul_api_base)
         result = reconcile(

@@ -1,7 +1,7 @@
 """core: one object says which warehouse and what follows from it; the as-of date is parsed
 once and "today" has one definition."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -65,6 +65,28 @@ def test_the_as_of_date_is_parsed_once_and_today_is_the_utc_day():
     for wrong in ("2026-13-01", "15/11/2026", "2026-11-15'; drop table x; --"):
         with pytest.raises(SettingsError, match="YYYY-MM-DD"):
             RunSettings.of(wrong)
+
+
+def test_an_as_of_date_in_the_future_is_refused_with_today_named():
+    tomorrow = today() + timedelta(days=1)
+    with pytest.raises(SettingsError, match=f"{tomorrow} is in the future .*today is {today()}"):
+        RunSettings.of(tomorrow)
+    assert RunSettings.of(today()).as_of == today()
+
+
+def test_the_cli_refuses_a_future_as_of_date_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from revwh.cli import app
+
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    warehouse = ["--warehouse", str(tmp_path / "w.duckdb")]
+    for command in (["run", *warehouse], ["reconcile", *warehouse], ["demo", "--out", "x"]):
+        result = CliRunner().invoke(app, [*command, "--as-of", tomorrow], env={"COLUMNS": "200"})
+        assert result.exit_code == 2, result.output
+        assert f"{tomorrow} is in the future" in result.output
+        assert "Traceback" not in result.output
+    assert not (tmp_path / "w.duckdb").exists()
 
 
 def test_every_name_of_a_source_comes_from_its_registry_entry():
