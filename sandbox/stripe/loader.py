@@ -89,6 +89,20 @@ def normalize_sublist(obj: dict, spec: ResourceSpec) -> tuple[bool, bytes | None
     return True, orjson.dumps(items) if has_more else None
 
 
+def _not_an_object(data: bytes, begin: int, source: str, exc: Exception) -> str:
+    """Where a line is not a Stripe object, as a person finds it in an editor: the file's
+    line and column, not a byte offset."""
+    line = data.count(b"\n", 0, begin) + 1
+    column = begin - (data.rfind(b"\n", 0, begin) + 1) + 1
+    if isinstance(exc, orjson.JSONDecodeError):
+        reason = f"invalid JSON at column {column + exc.pos}: {exc.msg}"
+    elif isinstance(exc, KeyError):
+        reason = f"no {exc.args[0]!r} field"
+    else:
+        reason = f"'created' is not a Unix time ({exc})"
+    return f"{source or 'fixture'}, line {line}: not a Stripe object, {reason}"
+
+
 def scan(data: bytes, resource: str, lo: int = 0, hi: int | None = None, source: str = "") -> Chunk:
     """Index the JSON lines in data[lo:hi] (offsets are positions in `data`)."""
     spec = RESOURCES[resource]
@@ -112,8 +126,7 @@ def scan(data: bytes, resource: str, lo: int = 0, hi: int | None = None, source:
             object_id = obj["id"]
             created = int(obj["created"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            where = f"{source} at byte {begin}"
-            raise ValueError(f"{where}: not a Stripe object ({exc})") from exc
+            raise ValueError(_not_an_object(data, begin, source, exc)) from exc
         if resource == "subscriptions":
             for item in (obj.get("items") or {}).get("data") or []:
                 if isinstance(item, dict) and "id" in item:

@@ -688,6 +688,20 @@ def test_loader_lines_duplicates_and_errors(tmp_path):
         load_fixtures(tmp_path)
 
 
+def test_a_malformed_line_is_named_by_its_line_and_column(tmp_path):
+    good = b'{"id":"cus_%d","object":"customer","created":5}\n'
+    lines = [good % i for i in range(2999)] + [b'{"id":"cus_x","object":"customer",created:5}\n']
+    (tmp_path / "customers.jsonl").write_bytes(b"".join(lines))
+    with pytest.raises(ValueError) as raised:
+        load_fixtures(tmp_path)
+    message = str(raised.value)
+    assert "customers.jsonl, line 3000: not a Stripe object, invalid JSON at column 35" in message
+    assert "byte" not in message
+    (tmp_path / "customers.jsonl").write_bytes(good % 1 + b'\n  {"object":"customer"}\n')
+    with pytest.raises(ValueError, match=r"customers\.jsonl, line 3: .*no 'id' field"):
+        load_fixtures(tmp_path)
+
+
 def test_chunked_scan_matches_a_single_pass(world_dir):
     # The parallel loader cuts files at line boundaries; the index must not change.
     folder = world_dir[0] / "stripe"
