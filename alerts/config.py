@@ -16,6 +16,10 @@ REVWH_ALERT_SMTP_USER, _PASSWORD
     its login (both or neither);
 REVWH_ALERT_SMTP_STARTTLS (true)
     STARTTLS before the login (false: a plain connection, for a local relay).
+REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN (false)
+    a login (user and password) is sent only over TLS: with STARTTLS off, or an email URL
+    of REVWH_ALERT_URLS in apprise's insecure mode, a login is refused unless this is true
+    (a relay you trust, e.g. on localhost).
 
 A partial or invalid setup raises AlertConfigError, one line naming the variable and never a
 secret value; send_alert reports it and still logs the alert."""
@@ -45,6 +49,7 @@ SMTP_TO = f"{PREFIX}SMTP_TO"
 SMTP_USER = f"{PREFIX}SMTP_USER"
 SMTP_PASSWORD = f"{PREFIX}SMTP_PASSWORD"
 SMTP_STARTTLS = f"{PREFIX}SMTP_STARTTLS"
+SMTP_ALLOW_PLAIN_LOGIN = f"{PREFIX}SMTP_ALLOW_PLAIN_LOGIN"
 SMTP_VARIABLES = (SMTP_HOST, SMTP_PORT, SMTP_FROM, SMTP_TO, SMTP_USER, SMTP_PASSWORD, SMTP_STARTTLS)
 DEFAULT_SMTP_PORT = 587
 TRUE = {"1", "true", "yes", "on"}
@@ -127,10 +132,13 @@ def _private_tokens(plugin: apprise.NotifyBase) -> list[str]:
     return [v for v in values if isinstance(v, str) and len(v) >= 4]
 
 
-def destination(url: str, name: str | None = None, *, source: str = URLS) -> Destination:
+def destination(
+    url: str, name: str | None = None, *, source: str = URLS, allow_plain_login: bool = False
+) -> Destination:
     """A destination for an apprise URL, named `scheme(host)` (the scheme alone when the
     host is a token). AlertConfigError, naming `source` and the scheme only, when apprise
-    does not accept it."""
+    does not accept it, or when it would send a password without TLS (unless
+    `allow_plain_login`)."""
     url = url.strip()
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if not re.fullmatch(r"[a-z][a-z0-9+.-]*", scheme):
@@ -143,6 +151,12 @@ def destination(url: str, name: str | None = None, *, source: str = URLS) -> Des
             f"{source}: apprise does not accept the {scheme}:// URL "
             "(see https://appriseit.com/services/ for its format)"
         )
+    if _plain_login(plugin) and not allow_plain_login:
+        raise AlertConfigError(
+            f"{source}: the {scheme}:// destination would send its login unencrypted "
+            "(no TLS): use mailtos:// or mode=starttls, or set "
+            f"{SMTP_ALLOW_PLAIN_LOGIN}=true for a relay you trust"
+        )
     secrets = tuple(dict.fromkeys(service_url_secrets(url) + _private_tokens(plugin)))
     if name is None:
         try:
@@ -151,6 +165,13 @@ def destination(url: str, name: str | None = None, *, source: str = URLS) -> Des
             host = ""
         name = f"{scheme}({host})" if host and not any(s in host for s in secrets) else scheme
     return Destination(name, url, secrets)
+
+
+def _plain_login(plugin: apprise.NotifyBase) -> bool:
+    """A password that would cross the network in clear: apprise's insecure mode."""
+    return bool(getattr(plugin, "password", None)) and (
+        getattr(plugin, "secure_mode", None) == "insecure"
+    )
 
 
 def urls_from_env(env: Mapping[str, str]) -> list[str]:
@@ -207,6 +228,13 @@ def email_destination_from_env(env: Mapping[str, str]) -> Destination | None:
     if not 0 < port < 65536:
         raise AlertConfigError(f"{SMTP_PORT} must be a port number, not {port}")
     starttls = _flag(env, SMTP_STARTTLS, True)
+    allow_plain_login = _flag(env, SMTP_ALLOW_PLAIN_LOGIN, False)
+    if user and not starttls and not allow_plain_login:
+        raise AlertConfigError(
+            f"{SMTP_STARTTLS} is false and {SMTP_USER} is set: the password would cross the "
+            f"network unencrypted. Turn STARTTLS on, or set {SMTP_ALLOW_PLAIN_LOGIN}=true "
+            "for a relay you trust (e.g. on localhost)"
+        )
     login = f"{quote(user, safe='')}:{quote(password, safe='')}@" if user else ""
     query = urlencode(
         {
@@ -219,7 +247,9 @@ def email_destination_from_env(env: Mapping[str, str]) -> Destination | None:
     )
     scheme = "mailtos" if starttls else "mailto"
     url = f"{scheme}://{login}{host}:{port}/?{query}"
-    found = destination(url, f"email({host}:{port})", source=SMTP_HOST)
+    found = destination(
+        url, f"email({host}:{port})", source=SMTP_HOST, allow_plain_login=allow_plain_login
+    )
     secrets = (password, quote(password, safe="")) if password else ()
     return Destination(found.name, found.url, (*found.secrets, *secrets))
 
@@ -228,7 +258,8 @@ def destinations_from_env(env: Mapping[str, str] = os.environ) -> list[Destinati
     """Slack, email, then every URL of REVWH_ALERT_URLS (the log is not a destination: it
     always gets the alert). Raises AlertConfigError for a partial or invalid setup."""
     found = [slack_destination_from_env(env), email_destination_from_env(env)]
-    found += [destination(url) for url in urls_from_env(env)]
+    allow_plain_login = _flag(env, SMTP_ALLOW_PLAIN_LOGIN, False)
+    found += [destination(url, allow_plain_login=allow_plain_login) for url in urls_from_env(env)]
     destinations = [d for d in found if d is not None]
     names: dict[str, int] = {}
     unique = []

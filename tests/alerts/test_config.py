@@ -15,6 +15,12 @@ SMTP = {
     "REVWH_ALERT_SMTP_FROM": "revwh@example.com",
     "REVWH_ALERT_SMTP_TO": "finance@example.com, data@example.com ,",
 }
+# a login with STARTTLS off: refused unless allowed
+PLAIN_LOGIN = {
+    "REVWH_ALERT_SMTP_USER": "alerts@example.com",
+    "REVWH_ALERT_SMTP_PASSWORD": "t0p-s3cret",
+    "REVWH_ALERT_SMTP_STARTTLS": "false",
+}
 
 
 def query(url: str) -> dict[str, str]:
@@ -32,6 +38,7 @@ def test_full_configuration():
         "REVWH_ALERT_SMTP_USER": "alerts@example.com",
         "REVWH_ALERT_SMTP_PASSWORD": "pa55word!/@",
         "REVWH_ALERT_SMTP_STARTTLS": "no",
+        "REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN": "yes",
     }
     slack, email = destinations_from_env(env)
 
@@ -124,6 +131,11 @@ def test_everything_together():
         ),
         ({"REVWH_ALERT_URLS": "bogus://t0p-s3cret@example.com"}, "REVWH_ALERT_URLS"),
         ({"REVWH_ALERT_URLS": "json://ok.example.com t0p-s3cret"}, "REVWH_ALERT_URLS"),
+        (SMTP | PLAIN_LOGIN, "REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN"),
+        (
+            {"REVWH_ALERT_URLS": "mailto://me:t0p-s3cret@smtp.example.com/?to=a@example.com"},
+            "REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN",
+        ),
     ],
 )
 def test_partial_or_invalid_setup_names_the_variable_in_one_line(env, missing):
@@ -133,3 +145,19 @@ def test_partial_or_invalid_setup_names_the_variable_in_one_line(env, missing):
     assert missing in message and "\n" not in message
     assert "t0p-s3cret" not in message
     assert "hooks.slack.com/x" not in message
+
+
+def test_a_login_goes_only_over_tls_unless_allowed():
+    with pytest.raises(AlertConfigError, match="REVWH_ALERT_SMTP_STARTTLS is false"):
+        destinations_from_env(SMTP | PLAIN_LOGIN)
+    [email] = destinations_from_env(
+        SMTP | PLAIN_LOGIN | {"REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN": "1"}
+    )
+    assert email.url.startswith("mailto://")
+    # with STARTTLS (the default), or without a login, nothing needs allowing
+    tls = {k: v for k, v in PLAIN_LOGIN.items() if k != "REVWH_ALERT_SMTP_STARTTLS"}
+    assert destinations_from_env(SMTP | tls)[0].url.startswith("mailtos://")
+    plain_relay = {"REVWH_ALERT_SMTP_STARTTLS": "false"}
+    assert destinations_from_env(SMTP | plain_relay)[0].url.startswith("mailto://")
+    secure = "mailtos://me:pw@smtp.example.com/?to=a@example.com"
+    assert destinations_from_env({"REVWH_ALERT_URLS": secure})[0].url == secure

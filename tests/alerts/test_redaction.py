@@ -49,6 +49,7 @@ def destinations(webhook_url: str, smtp, *, password: str = SMTP_PASSWORD, retry
         "REVWH_ALERT_SMTP_USER": SMTP_USER,
         "REVWH_ALERT_SMTP_PASSWORD": password,
         "REVWH_ALERT_SMTP_TO": "a@example.com",
+        "REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN": "true",  # the local test server speaks no TLS
     }
     return [slack(webhook_url, retry=retry), email(smtp, **login)]
 

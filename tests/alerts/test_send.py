@@ -171,7 +171,12 @@ def test_unreachable_destinations_fail_independently_and_the_log_still_gets_the_
 
 
 def test_smtp_login_and_wrong_password(smtp_auth_server):
-    login = {"REVWH_ALERT_SMTP_USER": SMTP_USER, "REVWH_ALERT_SMTP_TO": "finance@example.com"}
+    login = {
+        "REVWH_ALERT_SMTP_USER": SMTP_USER,
+        "REVWH_ALERT_SMTP_TO": "finance@example.com",
+        # the local test server speaks no TLS
+        "REVWH_ALERT_SMTP_ALLOW_PLAIN_LOGIN": "true",
+    }
     good = email(smtp_auth_server, **login, REVWH_ALERT_SMTP_PASSWORD=SMTP_PASSWORD)
     assert send_alert(alert(), [good]).ok
     assert smtp_auth_server.logins == [SMTP_USER]
