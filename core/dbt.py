@@ -149,6 +149,32 @@ class BuildResult:
         return self
 
 
+def last_invocation_error(out: Path) -> str | None:
+    """The error that ended dbt's last invocation before it ran any node (a compilation
+    error, a var a macro refused), from its JSON log in `out`/target: dbt's own words
+    instead of "exit code 2"."""
+    import orjson
+
+    log = out / "target" / "dbt.log"
+    if not log.is_file():
+        return None
+    with log.open("rb") as file:
+        file.seek(max(0, log.stat().st_size - 256_000))  # the last invocation's events
+        lines = file.read().splitlines()
+    errors: list[str] = []
+    for line in reversed(lines):
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        info, data = event.get("info", {}), event.get("data", {})
+        if info.get("code") == "A001":  # "Running with dbt=": where the invocation began
+            break
+        if info.get("level") == "error" and (data.get("exc") or info.get("msg")):
+            errors.append(" ".join(str(data.get("exc") or info["msg"]).split()))
+    return "; ".join(reversed(errors)) or None
+
+
 def result_from_artifacts(out: Path, target: str, error: str | None = None) -> BuildResult:
     """The BuildResult of a `dbt build` that ran elsewhere (Dagster's dbt asset, in a dbt
     subprocess), from the run_results.json it left in `out`/target. `error`: why the step
@@ -158,7 +184,9 @@ def result_from_artifacts(out: Path, target: str, error: str | None = None) -> B
     path = out / "target" / "run_results.json"
     result = BuildResult(success=False, target=target, artifacts_dir=out)
     if not path.is_file():
-        result.error = error or "dbt wrote no run_results.json; see dbt's log"
+        result.error = (
+            last_invocation_error(out) or error or "dbt wrote no run_results.json; see dbt's log"
+        )
         return result
     payload = orjson.loads(path.read_bytes())
     result.seconds = float(payload.get("elapsed_time") or 0.0)

@@ -43,7 +43,7 @@ def settings_fingerprint(dbt_vars: Mapping[str, Any] | None = None) -> str:
             str(merged["reporting_currency"]).upper(),
             str(merged["churn_recognition"]),
             str(bool(unpaid)),
-            str(merged["gateway_retry_days"]),
+            str(merged["gateway_retry_days"]).strip(),
         ]
     )
 

@@ -48,10 +48,37 @@
     {{ return(value) }}
 {%- endmacro %}
 
+{#- Days a gateway keeps retrying a failed renewal before the subscription lapses: a whole
+    number, pasted into date arithmetic, so checked like the others. -#}
+{% macro gateway_retry_days() -%}
+    {%- set value = var('gateway_retry_days', 1) | string | trim -%}
+    {%- if not modules.re.match('^[0-9]{1,3}$', value) -%}
+        {{ exceptions.raise_compiler_error("var gateway_retry_days must be a whole number of days (0 to 999), got " ~ value) }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{#- Stripe product ids whose one-time lines are credit packs (a list, or one comma-separated
+    string); each is written into SQL as a literal, so each must look like a Stripe id. -#}
+{% macro credit_pack_product_ids() -%}
+    {%- set value = var('credit_pack_product_ids', ['prod_credits']) -%}
+    {%- if value is none -%}{%- set value = [] -%}{%- endif -%}
+    {%- if value is string -%}{%- set value = value.split(',') | map('trim') | reject('equalto', '') | list -%}{%- endif -%}
+    {%- if value is mapping or value is not iterable -%}
+        {{ exceptions.raise_compiler_error("var credit_pack_product_ids must be a list of Stripe product ids, got " ~ value) }}
+    {%- endif -%}
+    {%- for product_id in value -%}
+        {%- if not modules.re.match('^[A-Za-z0-9_]{1,255}$', product_id | string) -%}
+            {{ exceptions.raise_compiler_error("var credit_pack_product_ids must hold Stripe product ids (letters, digits and _), got " ~ product_id) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(value | list) }}
+{%- endmacro %}
+
 {#- One string naming every setting that changes MRR history; stored on each row of the
     incremental MRR models so a changed setting triggers a full rebuild. -#}
 {% macro mrr_settings_fingerprint() -%}
-    {{ return(reporting_currency() ~ '|' ~ churn_recognition() ~ '|' ~ unpaid_is_churn() ~ '|' ~ var('gateway_retry_days', 1)) }}
+    {{ return(reporting_currency() ~ '|' ~ churn_recognition() ~ '|' ~ unpaid_is_churn() ~ '|' ~ gateway_retry_days()) }}
 {%- endmacro %}
 
 {#- True for a row of the given source id when this build recomputes its customer: always

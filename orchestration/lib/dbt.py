@@ -21,7 +21,13 @@ from pathlib import Path
 from dagster_dbt import DbtCliInvocation, DbtCliResource
 from packaging import version
 
-from core.dbt import PROFILES_DIR, PROJECT_DIR, BuildResult, result_from_artifacts
+from core.dbt import (
+    PROFILES_DIR,
+    PROJECT_DIR,
+    BuildResult,
+    last_invocation_error,
+    result_from_artifacts,
+)
 from core.settings import RunSettings
 from core.warehouse import Warehouse
 
@@ -147,6 +153,6 @@ def run_dbt(
         error = str(error) if error is not None else "dbt failed; see dbt's log"
     if command == "parse":
         result = BuildResult(success=error is None, target=warehouse.engine, artifacts_dir=out)
-        result.error = error
+        result.error = error and (last_invocation_error(out) or error)
         return result
     return result_from_artifacts(out, warehouse.engine, error)

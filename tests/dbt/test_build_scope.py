@@ -173,3 +173,17 @@ def test_an_hourly_run_leaves_out_only_models_no_new_row_reaches(small_warehouse
     }
     assert {"stg_app__transactions", "fct_revenue", "mrr_summary_daily"} <= built <= reached
     assert _marts(warehouse) == before
+
+
+def test_every_setting_pasted_into_sql_is_checked_first(small_warehouse_copy):
+    """Vars that end up inside SQL stop dbt before it runs anything, with the setting named
+    (dbt evaluates them while it parses the project, in about 2 s)."""
+    refused = {
+        "gateway_retry_days": ("1 day') or (true", "whole number of days"),
+        "credit_pack_product_ids": (["prod_credits", "x') or ('1'='1"], "Stripe product ids"),
+        "kpi_targets": ({"mrr": "lots"}, "the target of mrr must be a number, got lots"),
+    }
+    for name, (value, says) in refused.items():
+        result = run_dbt(small_warehouse_copy, RunSettings.of(AS_OF, {name: value}), "parse")
+        assert not result.success
+        assert f"var {name}" in result.error and says in result.error, result.error

@@ -53,7 +53,7 @@ counted as (
         *,
         case
             when status <> 'failed' then true
-            when {{ as_of_date() }} < {{ add_days('service_period_start', var('gateway_retry_days', 1)) }} then true
+            when {{ as_of_date() }} < {{ add_days('service_period_start', gateway_retry_days()) }} then true
             else false
         end as counts_as_mrr
     from periods
@@ -81,7 +81,7 @@ final as (
         dlt_load_id as source_load_id,
         -- the as-of date after which this row's answer may change (a retry window ends)
         case when status = 'failed'
-            then {{ add_days('service_period_start', var('gateway_retry_days', 1)) }}
+            then {{ add_days('service_period_start', gateway_retry_days()) }}
         end as as_of_sensitive_until
     from counted
 

@@ -27,8 +27,7 @@
     on_schema_change='fail',
 ) }}
 
-{%- set credit_pack_products = var('credit_pack_product_ids', ['prod_credits']) %}
-{%- if credit_pack_products is string %}{% set credit_pack_products = credit_pack_products.split(',') | map('trim') | reject('equalto', '') | list %}{% endif %}
+{%- set credit_pack_products = credit_pack_product_ids() %}
 
 with invoices as (
 

@@ -9,9 +9,12 @@
 {%- set estimates = allow_estimates() %}
 {%- set catalogue = kpi_catalogue() %}
 {%- set targets = var('kpi_targets', {}) or {} %}
-{%- for kpi in targets %}
+{%- for kpi, target in targets.items() %}
     {%- if kpi not in catalogue %}
         {{ exceptions.raise_compiler_error("var kpi_targets names an unknown KPI: " ~ kpi ~ " (known: " ~ (catalogue.keys() | join(', ')) ~ ")") }}
+    {%- endif %}
+    {%- if not modules.re.match('^-?[0-9]{1,12}(\\.[0-9]{1,6})?$', target | string | trim) %}
+        {{ exceptions.raise_compiler_error("var kpi_targets: the target of " ~ kpi ~ " must be a number, got " ~ target) }}
     {%- endif %}
 {%- endfor %}
 {%- set mrr_gap = "case when data_quality <> 'actual' then 'MRR lacks an exchange rate for some customers (see mrr_summary_daily)' end" %}
@@ -181,7 +184,7 @@ final as (
         {%- if targets %}
         cast(case kpi
             {%- for kpi, target in targets.items() %}
-            when '{{ kpi }}' then {{ target | float }}
+            when '{{ kpi }}' then {{ target | string | trim }}
             {%- endfor %}
         end as decimal(18, 6)) as target,
         {%- else %}
