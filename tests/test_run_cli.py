@@ -145,3 +145,28 @@ def test_target_env_for_postgres_keeps_the_password_out_of_paths():
     assert "s3cr" not in str(Warehouse.of(url))
     duck = Warehouse.of("some/where.duckdb").dbt_env()
     assert duck["REVWH_TARGET"] == "duckdb" and Path(duck["REVWH_WAREHOUSE"]).is_absolute()
+
+
+def test_no_business_rows_stay_at_rest_in_the_pipelines_folder(small_run, small_world):
+    """dlt's load packages hold copies of the rows until they are loaded; after a successful
+    run only metadata (schemas, cursors, load ids) stays beside the warehouse."""
+    import sqlite3
+
+    done, warehouse, output = small_run
+    assert done.returncode == 0, output
+    samples: set[bytes] = set()
+    for name in ("customers", "invoices", "charges"):
+        for line in (small_world / "stripe" / f"{name}.jsonl").read_bytes().splitlines()[:300]:
+            obj = orjson.loads(line)
+            samples.add(obj["id"].encode())
+            if obj.get("email"):
+                samples.add(obj["email"].encode())
+    with sqlite3.connect(small_world / "app.sqlite") as app_db:
+        samples |= {row[0].encode() for row in app_db.execute("select email from users limit 300")}
+    folder = Path(Warehouse.of(warehouse).pipelines_dir)
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    assert files, f"nothing under {folder}"
+    for path in files:
+        content = path.read_bytes()
+        leaked = [s.decode() for s in samples if s in content]
+        assert not leaked, f"{path.relative_to(folder)} holds business data: {leaked[:3]}"
