@@ -170,3 +170,44 @@ def test_no_business_rows_stay_at_rest_in_the_pipelines_folder(small_run, small_
         content = path.read_bytes()
         leaked = [s.decode() for s in samples if s in content]
         assert not leaked, f"{path.relative_to(folder)} holds business data: {leaked[:3]}"
+
+
+def test_a_new_stripe_account_builds_with_what_it_feeds_empty(small_world, tmp_path):
+    """An account with one customer who has no currency yet and one percent-off coupon
+    (`currency` null on every coupon), nothing else: no invoice, subscription or charge
+    table ever arrives and two contract columns never get a value. Every column a contract
+    declares exists with its type, the checks pass and the models it feeds are empty."""
+    fixtures = tmp_path / "stripe"
+    fixtures.mkdir()
+    for name in ("charges", "credit_notes", "events", "invoices", "prices", "products"):
+        (fixtures / f"{name}.jsonl").write_bytes(b"")
+    for name in ("refunds", "subscriptions"):
+        (fixtures / f"{name}.jsonl").write_bytes(b"")
+    customer = orjson.loads((small_world / "stripe" / "customers.jsonl").open("rb").readline())
+    customer["currency"] = None
+    (fixtures / "customers.jsonl").write_bytes(orjson.dumps(customer) + b"\n")
+    coupons = (small_world / "stripe" / "coupons.jsonl").read_bytes().splitlines()
+    percent_off = [c for c in coupons if orjson.loads(c)["percent_off"] is not None]
+    (fixtures / "coupons.jsonl").write_bytes(b"\n".join(percent_off) + b"\n")
+    warehouse = tmp_path / "new.duckdb"
+
+    done = revwh(
+        "run", "--stripe-fixtures", str(fixtures), "--as-of", AS_OF.isoformat(),
+        "--warehouse", str(warehouse), "--no-publish", cwd=tmp_path,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "check failed" not in output and "Traceback" not in output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        types = dict(
+            con.execute(
+                "select table_name || '.' || column_name, data_type "
+                "from information_schema.columns where table_schema = 'raw_stripe'"
+            ).fetchall()
+        )
+        assert types["coupons.currency"] == "VARCHAR"
+        assert types["coupons.amount_off"] == "BIGINT"
+        assert types["customers.currency"] == "VARCHAR"
+        assert con.execute("select count(*) from marts.dim_customers").fetchone() == (1,)
+        for mart in ("fct_revenue", "fct_mrr_movements"):
+            assert con.execute(f"select count(*) from marts.{mart}").fetchone() == (0,), mart

@@ -237,7 +237,14 @@ def stripe_source(
             yield from _fetch(plan.api, plan, spec)
 
         return dlt.resource(
-            fetch, name=spec.name, primary_key="id", write_disposition="merge", parallelized=True
+            fetch,
+            name=spec.name,
+            primary_key="id",
+            write_disposition="merge",
+            parallelized=True,
+            # every column the contract declares, typed, also while no object has a value
+            # for it (an account whose coupons are all percent-off has no coupon currency)
+            columns=contracts.load("raw_stripe", spec.name).dlt_columns(),
         )
 
     def events():
@@ -254,6 +261,9 @@ def stripe_source(
             name="events",
             primary_key="id",
             write_disposition="merge",
-            columns={"data": {"data_type": "json"}},
+            columns={
+                **contracts.load("raw_stripe", "events").dlt_columns(),
+                "data": {"data_type": "json"},
+            },
         ),
     ]

@@ -17,7 +17,8 @@ raw_invoices as (
     select
         id as invoice_id,
         {{ column_or_null(cols, 'total_excluding_tax', 'bigint') }}
-    from {{ source('stripe', 'invoices') }}
+    -- like the staging models: an account with no invoice yet has no table
+    from ({{ source_or_empty('stripe', 'invoices', {'id': 'varchar'}) }}) as source
 
 ),
 
