@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,9 @@ import dlt
 from ingestion.contracts import Column, Contract
 
 REJECTS_TABLE = "app_db_rejects"
+# How far ahead of this machine's clock a row's cursor may be (the two clocks differ a
+# little); a row dated later is quarantined and does not move the cursor.
+ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
 PROGRESS_EVERY = 250_000  # rows of one table between progress lines
 
 # Python types the drivers return for each contract type; None: any value is fine.
@@ -86,8 +89,11 @@ class ContractGate:
         good: list[dict] = []
         bad: list[dict] = []
         suspects = self._suspects(rows)
+        future = self._dated_in_the_future(rows)
         for index, row in enumerate(rows):
             reasons = self._reasons(row) if suspects is None or index in suspects else None
+            if index in future:
+                reasons = [*(reasons or []), future[index]]
             if reasons:
                 bad.append(self._reject(row, reasons))
             else:
@@ -127,6 +133,23 @@ class ContractGate:
         except TypeError:  # an unhashable value (e.g. a JSON document): check row by row
             return None
         return suspects
+
+    def _dated_in_the_future(self, rows: list[dict]) -> dict[int, str]:
+        """Rows whose cursor is later than the load's start (plus the allowed skew), with the
+        reason. Loaded, such a row would move the table's cursor past every real row
+        written until that date: each later load would skip them, silently."""
+        limit = self.loaded_at + ALLOWED_CLOCK_SKEW
+        future = {}
+        for index, row in enumerate(rows):
+            value = row.get(self.cursor)
+            if isinstance(value, datetime):
+                aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # stored as UTC
+                if aware > limit:
+                    future[index] = (
+                        f"{self.cursor} {value.isoformat()} is in the future (the load started "
+                        f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC)"
+                    )
+        return future
 
     def _split(self, good: list[dict], bad: list[dict]) -> Iterator[Any]:
         # a step that returns a generator feeds each yielded item on to the next step

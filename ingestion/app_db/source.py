@@ -9,7 +9,7 @@ Per table: column hints, primary key and schema-contract mode from
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import dlt
 import sqlalchemy as sa
@@ -23,6 +23,10 @@ from .gate import REJECTS_TABLE, ContractGate
 DATASET = "raw_app"
 SOURCE_NAME = "app_db"
 CURSOR = "updated_at"
+# Each load reads again the rows updated up to this long before the last cursor: a row
+# committed late (a long transaction) can carry an updated_at older than rows already
+# loaded; merge on the primary key makes reading a row twice harmless.
+CURSOR_LAG = timedelta(hours=1)
 TABLES = (
     "plans",
     "accounts",
@@ -85,6 +89,7 @@ def app_db_source(
                 # `>=` the last cursor: rows updated in the same second as the last load
                 # are read again rather than lost; merge on the primary key absorbs them.
                 range_start="closed",
+                lag=CURSOR_LAG.total_seconds(),
                 # and no dedup state on the boundary: it would key on the primary key and
                 # skip a row changed again within that same second
                 primary_key=(),

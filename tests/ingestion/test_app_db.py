@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ingestion import contracts
 from ingestion.app_db import REJECTS_TABLE, TABLES, AppDatabaseError, load_app_db
+from ingestion.app_db.source import CURSOR_LAG
 from sandbox.world.app_db import copy_to_database
 from sandbox.world.generate import generate_world
 from tests.postgres import fresh_database
@@ -120,13 +121,15 @@ def test_incremental_load_reads_from_the_cursor_and_ends_as_a_full_load(
 
     second = load(after, wh)
 
-    # exactly the rows at or after each table's cursor (the last updated_at loaded)
+    # exactly the rows at or after each table's cursor (the last updated_at loaded), less
+    # the lag window that catches rows committed late
     with sqlite3.connect(before) as b, sqlite3.connect(after) as a:
         expected = {}
         for table in TABLES:
             cursor = b.execute(f"SELECT max(updated_at) FROM {table}").fetchone()[0]
+            since = datetime.fromisoformat(cursor) - CURSOR_LAG
             expected[table] = a.execute(
-                f"SELECT count(*) FROM {table} WHERE updated_at >= ?", (cursor,)
+                f"SELECT count(*) FROM {table} WHERE updated_at >= ?", (str(since),)
             ).fetchone()[0]
     assert dict(second.rows) == expected
     full = sqlite_counts(after)
@@ -180,7 +183,11 @@ def test_rows_breaking_the_contract_are_quarantined(small_world, tmp_path):
         )
     }
     assert set(rejects) == set(bad)
-    assert rejects["nps_responses"][:2] == (nps_key, "score 14 is above 10")
+    assert rejects["nps_responses"][:2] == (
+        nps_key,
+        "score 14 is above 10; updated_at 2099-01-01T00:00:00 is in the future "
+        f"(the load started {rejects['nps_responses'][3]:%Y-%m-%d %H:%M:%S} UTC)",
+    )
     assert '"score":14' in rejects["nps_responses"][2].replace(" ", "")
     assert "status 'zombie' is not one of" in rejects["accounts"][1]
     assert rejects["transactions"][:2] == (txn, "amount_minor -500 is below 0")
@@ -197,6 +204,55 @@ def test_rows_breaking_the_contract_are_quarantined(small_world, tmp_path):
     load(app, wh, full_refresh=True, tables=["usage_daily"])
     assert duckdb_query(wh, f"SELECT count(*) FROM raw_app.{REJECTS_TABLE}") == [(4,)]
     assert duckdb_counts(wh) == dict(report.rows)
+
+
+def test_a_future_updated_at_is_quarantined_and_never_freezes_the_cursor(small_world, tmp_path):
+    """One transaction dated 2030 used to move the cursor to 2030: every real row after it
+    was skipped until a full refresh. It is quarantined with the reason instead, rows
+    written later load, and a row committed late with an older updated_at (within the lag
+    window) is picked up too."""
+    app = tmp_path / "app.sqlite"
+    shutil.copy(small_world / "app.sqlite", app)
+
+    def add_transaction(conn, transaction_id: str, updated_at: str) -> None:
+        # a copy of a valid transaction under a new id
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(transactions)")]
+        values = ", ".join(
+            {"transaction_id": "?", "updated_at": "?"}.get(name, name) for name in columns
+        )
+        conn.execute(
+            f"INSERT INTO transactions ({', '.join(columns)}) SELECT {values} "
+            "FROM transactions WHERE rowid = 1",
+            [updated_at if name == "updated_at" else transaction_id
+             for name in columns if name in ("transaction_id", "updated_at")],
+        )  # fmt: skip
+
+    with sqlite3.connect(app) as conn:
+        last = conn.execute("SELECT max(updated_at) FROM transactions").fetchone()[0]
+        add_transaction(conn, "gwt_from_2030", "2030-01-01 00:00:00")
+    wh = tmp_path / "wh.duckdb"
+    first = load(app, wh, tables=["transactions"])
+    [reason] = first.rejected
+    assert reason.startswith("transactions: updated_at 2030-01-01T00:00:00 is in the future")
+    loaded = {row[0] for row in duckdb_query(wh, "SELECT transaction_id FROM raw_app.transactions")}
+    assert "gwt_from_2030" not in loaded
+
+    # later rows: one written now, one committed late with an updated_at half an hour
+    # before the newest row already loaded
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    late = datetime.fromisoformat(last) - timedelta(minutes=30)
+    with sqlite3.connect(app) as conn:
+        add_transaction(conn, "gwt_written_now", str(now))
+        add_transaction(conn, "gwt_committed_late", str(late))
+    second = load(app, wh, tables=["transactions"])
+    loaded = {row[0] for row in duckdb_query(wh, "SELECT transaction_id FROM raw_app.transactions")}
+    assert {"gwt_written_now", "gwt_committed_late"} <= loaded
+    assert "gwt_from_2030" not in loaded and sum(second.rejected.values()) == 1
+    assert duckdb_query(wh, f"SELECT count(*) FROM raw_app.{REJECTS_TABLE}") == [(1,)]
+    with sqlite3.connect(app) as conn:
+        assert duckdb_query(wh, "SELECT count(*) FROM raw_app.transactions")[0][0] == (
+            conn.execute("SELECT count(*) FROM transactions").fetchone()[0] - 1
+        )
 
 
 def test_absent_database_is_skipped(tmp_path):
