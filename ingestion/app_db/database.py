@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -132,3 +133,25 @@ def loosen_sqlite_types(table: sa.Table) -> None:
             column.type = _LooseDate()
         elif isinstance(column.type, sa.Boolean):
             column.type = _LooseBool()
+
+
+def duplicate_keys(engine: sa.Engine, table: str, key: Sequence[str]) -> set[tuple]:
+    """The values of `key` that more than one row of `table` holds, or none when the database
+    itself keeps the key unique (a primary key or unique constraint on exactly these
+    columns): only then can it happen, and then the check is one GROUP BY."""
+    inspector = sa.inspect(engine)
+    wanted = set(key)
+    enforced = [inspector.get_pk_constraint(table).get("constrained_columns") or []]
+    enforced += [u["column_names"] for u in inspector.get_unique_constraints(table)]
+    enforced += [i["column_names"] for i in inspector.get_indexes(table) if i.get("unique")]
+    if any(set(columns) == wanted for columns in enforced):
+        return set()
+    columns = [sa.column(name) for name in key]
+    query = (
+        sa.select(*columns)
+        .select_from(sa.table(table))
+        .group_by(*columns)
+        .having(sa.func.count() > 1)
+    )
+    with engine.connect() as connection:
+        return {tuple(row) for row in connection.execute(query)}

@@ -70,11 +70,15 @@ class ContractGate:
         loaded_at: datetime,
         cursor: str = "updated_at",
         progress: Callable[[str], None] | None = None,
+        duplicate_keys: set[tuple] | frozenset[tuple] = frozenset(),
     ):
         self.contract = contract
         self.table = contract.table
         self.loaded_at = loaded_at
         self.cursor = cursor
+        # primary keys more than one source row holds: every such row is quarantined, since
+        # which one is right cannot be told (merge would keep one at random)
+        self.duplicate_keys = set(duplicate_keys)
         self._plan = [
             (name, _PY_TYPES[col.type], col.check if _has_rules(col) else None)
             for name, col in contract.columns.items()
@@ -94,6 +98,8 @@ class ContractGate:
             reasons = self._reasons(row) if suspects is None or index in suspects else None
             if index in future:
                 reasons = [*(reasons or []), future[index]]
+            if self.duplicate_keys and self._key(row) in self.duplicate_keys:
+                reasons = [*(reasons or []), self._duplicate_reason(row)]
             if reasons:
                 bad.append(self._reject(row, reasons))
             else:
@@ -133,6 +139,13 @@ class ContractGate:
         except TypeError:  # an unhashable value (e.g. a JSON document): check row by row
             return None
         return suspects
+
+    def _key(self, row: dict) -> tuple:
+        return tuple(row.get(name) for name in self.contract.primary_key)
+
+    def _duplicate_reason(self, row: dict) -> str:
+        key = ", ".join(f"{k}={row.get(k)}" for k in self.contract.primary_key)
+        return f"duplicate primary key: more than one row has {key} in the app database"
 
     def _dated_in_the_future(self, rows: list[dict]) -> dict[int, str]:
         """Rows whose cursor is later than the load's start (plus the allowed skew), with the

@@ -98,6 +98,12 @@ def load_app_db(
             )
             for reasons, count in gate.rejected.items():
                 report.rejected[f"{table}: {reasons}"] += count
+            if gate.duplicate_keys:
+                report.notes.append(
+                    f"{table}: {len(gate.duplicate_keys):,} primary keys are held by more "
+                    "than one row in the app database; those rows are quarantined and the "
+                    "warehouse keeps what it had for those keys"
+                )
         say("normalizing and loading")
         pipeline.normalize(workers=normalize_workers(sum(g.passed for g in gates.values())))
         pipeline.load()

@@ -17,7 +17,7 @@ from dlt.sources.sql_database import sql_database
 
 from ingestion import contracts
 
-from .database import loosen_sqlite_types
+from .database import duplicate_keys, loosen_sqlite_types
 from .gate import REJECTS_TABLE, ContractGate
 
 DATASET = "raw_app"
@@ -97,7 +97,13 @@ def app_db_source(
                 on_cursor_value_missing="include",
             ),
         )
-        gate = ContractGate(contract, loaded_at, cursor=CURSOR, progress=progress)
+        gate = ContractGate(
+            contract,
+            loaded_at,
+            cursor=CURSOR,
+            progress=progress,
+            duplicate_keys=duplicate_keys(engine, table, contract.primary_key),
+        )
         resource.add_step(gate)
         gates[table] = gate
     return source, gates

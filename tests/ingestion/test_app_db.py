@@ -255,6 +255,48 @@ def test_a_future_updated_at_is_quarantined_and_never_freezes_the_cursor(small_w
         )
 
 
+def test_rows_sharing_a_primary_key_are_all_quarantined_and_the_run_says_so(small_world, tmp_path):
+    """A table without a primary-key constraint (SQLite, a view, a careless migration) can
+    hold two rows with one key; merge used to keep one of them at random, silently."""
+    app = tmp_path / "app.sqlite"
+    shutil.copy(small_world / "app.sqlite", app)
+    with sqlite3.connect(app) as conn:
+        # the same table and rows without the primary-key constraint
+        ddl = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'nps_responses'")
+        unconstrained = ddl.fetchone()[0].replace(" PRIMARY KEY", "")
+        conn.executescript(
+            "ALTER TABLE nps_responses RENAME TO nps_old;"
+            f"{unconstrained};"
+            "INSERT INTO nps_responses SELECT * FROM nps_old; DROP TABLE nps_old;"
+        )
+        key, score = conn.execute(
+            "SELECT response_id, score FROM nps_responses ORDER BY response_id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "INSERT INTO nps_responses SELECT * FROM nps_responses WHERE response_id = ?", (key,)
+        )
+        conn.execute(
+            "UPDATE nps_responses SET score = ? WHERE rowid = (SELECT max(rowid) FROM nps_responses)",
+            ((score + 1) % 11,),
+        )
+        total = conn.execute("SELECT count(*) FROM nps_responses").fetchone()[0]
+    wh = tmp_path / "wh.duckdb"
+
+    report = load(app, wh, tables=["nps_responses"])
+
+    reason = f"duplicate primary key: more than one row has response_id={key} in the app database"
+    assert report.rejected == {f"nps_responses: {reason}": 2}
+    assert any("1 primary keys are held by more than one row" in note for note in report.notes)
+    assert report.rows["nps_responses"] == total - 2
+    assert duckdb_query(
+        wh, f"SELECT count(*) FROM raw_app.nps_responses WHERE response_id = '{key}'"
+    ) == [(0,)]
+    quarantined = duckdb_query(
+        wh, f"SELECT record_key, reasons FROM raw_app.{REJECTS_TABLE} ORDER BY raw_row::VARCHAR"
+    )
+    assert quarantined == [(key, reason), (key, reason)]
+
+
 def test_absent_database_is_skipped(tmp_path):
     wh = tmp_path / "wh.duckdb"
     for url in (None, "", tmp_path / "missing.sqlite", f"sqlite:///{tmp_path}/missing.sqlite"):
