@@ -11,6 +11,7 @@ from alerts.messages import (
     freshness_failure_alert,
     reconciliation_alert,
     run_failure_alert,
+    sensor_failure_alert,
 )
 from alerts.model import Alert, AlertKind, CustomerVariance, Severity
 from alerts.redact import Redactor
@@ -33,4 +34,5 @@ __all__ = [
     "reconciliation_alert",
     "run_failure_alert",
     "send_alert",
+    "sensor_failure_alert",
 ]

@@ -177,3 +177,19 @@ def freshness_failure_alert(
         summary=summary,
         fields=tuple(fields),
     )
+
+
+def sensor_failure_alert(sensor_name: str, failed_ticks: int, error: str) -> Alert:
+    """A sensor (or schedule) whose last `failed_ticks` evaluations all failed: whatever it
+    watches goes unwatched, and Dagster shows it only on its Automation page."""
+    error_text = clip((error or "").strip() or "the evaluation failed", ERROR_TEXT_MAX)
+    return Alert(
+        kind=AlertKind.SENSOR_FAILURE,
+        severity=Severity.ERROR,
+        title=f"Sensor failing: {sensor_name}",
+        summary=(
+            f"The last {failed_ticks} evaluations of {sensor_name} failed, so what it watches "
+            f"is not being watched: {error_text}"
+        ),
+        fields=(("Sensor", sensor_name), ("Failed evaluations in a row", str(failed_ticks))),
+    )

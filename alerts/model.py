@@ -17,6 +17,7 @@ class AlertKind(enum.StrEnum):
     RUN_FAILURE = "run_failure"
     CHECK_FAILURE = "check_failure"
     FRESHNESS = "freshness"
+    SENSOR_FAILURE = "sensor_failure"
 
 
 class Severity(enum.StrEnum):

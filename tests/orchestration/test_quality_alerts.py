@@ -2,6 +2,8 @@
 whole table) fails in a real Dagster run, and the check-failure sensor sends one alert to
 each destination (Slack and email through apprise), once."""
 
+import shutil
+
 import duckdb
 from dagster import (
     AssetCheckKey,
@@ -17,12 +19,14 @@ from orchestration.definitions import load
 from orchestration.defs.alerts.sensors import alert_on_check_failure
 from orchestration.defs.resources import run_resources
 from orchestration.lib.resources import AlertsResource, RunSettingsResource
+from tests.conftest import REPO_ROOT
 from tests.receivers import alert_sinks, smtp_server, webhook  # noqa: F401
 
 CHECK = AssetCheckKey(AssetKey("dlt_stripe_customers"), "contract_customers")
 
 
 def test_a_broken_contract_fails_its_check_and_alerts_once(
+    tmp_path,
     small_warehouse_copy,
     alert_sinks,  # noqa: F811
 ):
@@ -43,7 +47,27 @@ def test_a_broken_contract_fails_its_check_and_alerts_once(
             run_settings=RunSettingsResource(warehouse=str(small_warehouse_copy))
         ),
     )
-    with DagsterInstance.ephemeral() as instance:
+    # the instance `make dagster` runs: DAGSTER_HOME with the repository's dagster.yaml,
+    # SQLite storage whose event log is sharded by run
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", home / "dagster.yaml")
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+
+        def tick(cursor):
+            context = build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                definitions=defs,
+                resources={"alerts": AlertsResource()},
+            )
+            result = alert_on_check_failure(context)
+            return context.cursor, result
+
+        # a new sensor starts from now
+        cursor, started = tick(None)
+        assert "from now on" in started.skip_message
         run = defs.resolve_job_def("contract_check").execute_in_process(
             instance=instance, raise_on_error=False
         )
@@ -52,15 +76,11 @@ def test_a_broken_contract_fails_its_check_and_alerts_once(
         assert evaluation.severity.value == "ERROR"
         assert "id" in evaluation.description
 
-        first = build_sensor_context(
-            instance=instance, cursor="0", resources={"alerts": AlertsResource()}
-        )
-        alert_on_check_failure(first)
+        cursor, sent = tick(cursor)
+        assert "sent 1 alert" in sent.skip_message
         # the next tick starts after the first one's cursor: nothing is sent twice
-        second = build_sensor_context(
-            instance=instance, cursor=first.cursor, resources={"alerts": AlertsResource()}
-        )
-        alert_on_check_failure(second)
+        cursor, quiet = tick(cursor)
+        assert "no failed check" in quiet.skip_message
 
     assert len(hook.requests) == 1 and len(smtp.messages) == 1
     mailed = smtp.messages[0].get_content()

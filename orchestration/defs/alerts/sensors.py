@@ -2,10 +2,12 @@
 an asset whose freshness policy turns FAIL each send one alert to the configured destinations
 (alerts/, REVWH_ALERT_*)."""
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from dagster import (
+    AssetCheckKey,
     AssetKey,
     DagsterEventType,
     DefaultSensorStatus,
@@ -20,9 +22,10 @@ from dagster import (
 
 from orchestration.lib.resources import AlertsResource
 
-CHECK_EVENTS_PER_TICK = 200
 FRESHNESS_EVENTS_PER_TICK = 200
 FAIL = "FAIL"  # dagster's FreshnessState.FAIL (not exported by dagster)
+# dagster's AssetCheckExecutionRecordStatus values (not exported either) of a check that ran
+CHECK_PASSED, CHECK_FAILED = "SUCCEEDED", "FAILED"
 
 
 @run_failure_sensor(
@@ -51,23 +54,35 @@ def alert_on_run_failure(context: RunFailureSensorContext, alerts: AlertsResourc
     )
 
 
-def failed_check_alerts(instance, after_storage_id: int) -> tuple[list, int]:
-    """Alerts for the failed check evaluations recorded after `after_storage_id`, and the new
-    cursor. Checks that alert on their own (metadata alert_sent) are left out."""
+def failed_check_alerts(
+    instance, check_keys: Iterable[AssetCheckKey], seen: Mapping[str, int]
+) -> tuple[list, dict[str, int]]:
+    """Alerts for the checks whose latest completed evaluation failed and is newer than the
+    one `seen` holds for them (check key -> execution id), and the new `seen`.
+
+    Read from the asset-check execution records, one query for every check: they live in the
+    index shard of every event storage Dagster ships (SQLite's run-sharded one, whose event
+    records cannot be read across runs by storage id, and PostgreSQL). The latest evaluation
+    per check is what is read: a check that fails and passes again between two ticks (a
+    minute) goes unreported. Checks that alert on their own (metadata alert_sent) are left
+    out."""
     from alerts import Severity, check_failure_alert
 
-    records = instance.get_event_records(
-        EventRecordsFilter(
-            event_type=DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=after_storage_id
-        ),
-        limit=CHECK_EVENTS_PER_TICK,
-        ascending=True,
-    )
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
     alerts = []
-    for record in records:
-        evaluation = record.event_log_entry.dagster_event.event_specific_data
-        metadata = {key: value.value for key, value in (evaluation.metadata or {}).items()}
-        if evaluation.passed or metadata.get("alert_sent"):
+    now_seen = dict(seen)
+    for key, record in latest.items():
+        name = key.to_user_string()
+        if record.status.value not in (CHECK_PASSED, CHECK_FAILED):
+            continue  # still running: looked at again when it has a result
+        if record.id <= seen.get(name, 0):
+            continue
+        now_seen[name] = record.id
+        if record.status.value != CHECK_FAILED or record.event is None:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data  # AssetCheckEvaluation
+        metadata = {k: value.value for k, value in (evaluation.metadata or {}).items()}
+        if metadata.get("alert_sent"):
             continue
         severity = Severity.ERROR if evaluation.severity.value == "ERROR" else Severity.WARNING
         alerts.append(
@@ -81,8 +96,24 @@ def failed_check_alerts(instance, after_storage_id: int) -> tuple[list, int]:
                 severity=severity,
             )
         )
-    cursor = records[-1].storage_id if records else after_storage_id
-    return alerts, cursor
+    return alerts, now_seen
+
+
+def _check_keys(context: SensorEvaluationContext) -> list[AssetCheckKey]:
+    try:
+        return list(context.repository_def.asset_graph.asset_check_keys)
+    except Exception:  # a sensor context built without definitions
+        return []
+
+
+def _seen_checks(cursor: str | None) -> dict[str, int] | None:
+    """The cursor of alert_on_check_failure, None when it is not one (a first tick, or the
+    storage id an earlier version kept)."""
+    try:
+        seen = json.loads(cursor) if cursor else None
+    except ValueError:
+        return None
+    return seen if isinstance(seen, dict) else None
 
 
 def _start_from_now(
@@ -102,12 +133,17 @@ def _start_from_now(
     default_status=DefaultSensorStatus.RUNNING,
 )
 def alert_on_check_failure(context: SensorEvaluationContext, alerts: AlertsResource):
-    if context.cursor is None:
-        return _start_from_now(context, DagsterEventType.ASSET_CHECK_EVALUATION, "check failures")
-    alert_list, cursor = failed_check_alerts(context.instance, int(context.cursor or 0))
+    check_keys = _check_keys(context)
+    seen = _seen_checks(context.cursor)
+    if seen is None:
+        # a new sensor starts from now, not by replaying every check's last result
+        _, now_seen = failed_check_alerts(context.instance, check_keys, {})
+        context.update_cursor(json.dumps(now_seen, sort_keys=True))
+        return SkipReason("started: alerting on check failures from now on")
+    alert_list, now_seen = failed_check_alerts(context.instance, check_keys, seen)
     for alert in alert_list:
         alerts.send(alert, logger=context.log)
-    context.update_cursor(str(cursor))
+    context.update_cursor(json.dumps(now_seen, sort_keys=True))
     if not alert_list:
         return SkipReason("no failed check since the last tick")
     return SkipReason(f"sent {len(alert_list)} alert(s) for failed checks")
