@@ -220,3 +220,61 @@ def alert_on_freshness_failure(context: SensorEvaluationContext, alerts: AlertsR
     if not alert_list:
         return SkipReason("no asset turned stale since the last tick")
     return SkipReason(f"sent {len(alert_list)} alert(s) for stale assets")
+
+
+# A sensor or schedule failing this many evaluations in a row is alerted on, once, until it
+# evaluates without an error again.
+FAILED_TICKS_TO_ALERT = 3
+
+
+def failing_sensor_alerts(instance, alerted: Iterable[str]) -> tuple[list, list[str]]:
+    """Alerts for the sensors and schedules of the instance whose last FAILED_TICKS_TO_ALERT
+    evaluations all failed and that were not alerted on yet (`alerted`), and the names that
+    are failing now (alerted once per streak of failures)."""
+    from alerts import sensor_failure_alert
+
+    alerts, failing = [], []
+    for state in instance.all_instigator_state():
+        ticks = instance.get_ticks(
+            state.instigator_origin_id, state.selector_id, limit=FAILED_TICKS_TO_ALERT
+        )
+        if not ticks or not ticks[0].is_failure:
+            continue
+        name = state.instigator_name
+        if name in alerted:
+            failing.append(name)
+            continue
+        if len(ticks) == FAILED_TICKS_TO_ALERT and all(tick.is_failure for tick in ticks):
+            alerts.append(sensor_failure_alert(name, FAILED_TICKS_TO_ALERT, _root(ticks[0].error)))
+            failing.append(name)
+    return alerts, failing
+
+
+def _root(error) -> str:
+    """The innermost error of a tick (Dagster wraps the sensor's own in SensorExecutionError)."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else ""
+
+
+@sensor(
+    name="alert_on_failing_sensor",
+    description=f"Sends an alert when a sensor or schedule fails {FAILED_TICKS_TO_ALERT} "
+    "evaluations in a row (an alerting sensor that cannot run sends nothing else), once until "
+    "it recovers.",
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.RUNNING,
+)
+def alert_on_failing_sensor(context: SensorEvaluationContext, alerts: AlertsResource):
+    alerted = json.loads(context.cursor) if context.cursor else []
+    alert_list, failing = failing_sensor_alerts(context.instance, alerted)
+    for alert in alert_list:
+        alerts.send(alert, logger=context.log)
+    context.update_cursor(json.dumps(sorted(failing)))
+    if not alert_list:
+        return SkipReason(
+            f"{len(failing)} sensor(s) failing, already alerted"
+            if failing
+            else "every sensor evaluates"
+        )
+    return SkipReason(f"sent {len(alert_list)} alert(s) for failing sensors")
