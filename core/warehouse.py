@@ -11,13 +11,24 @@ Settings read from the environment (dlt's conventions otherwise):
 - `REVWH_WAREHOUSE`: the DuckDB file path or `postgresql://` URL;
 - `REVWH_PIPELINES_DIR`: where dlt keeps pipeline state (default: next to the warehouse);
 - `REVWH_DUCKDB_LOAD_MEMORY_LIMIT`: DuckDB's memory during a load (default 1GB; it spills
-  to disk beyond).
+  to disk beyond);
+- `REVWH_WAREHOUSE_WAIT_SECONDS`: how long a run waits for another one writing the same
+  DuckDB file before it stops (default 120).
+
+DuckDB lets one process write a file, or several read it, never both: a reader holding the
+file (a BI tool, a notebook) stops a run, and a run stops readers. Readers belong on the
+published copy (`published_copy`), which runs never lock; `connect` and `check_writable`
+name the process holding the file instead of DuckDB's lock error.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +40,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = "warehouse/revenue.duckdb"
 LOAD_MEMORY_LIMIT = "1GB"  # DuckDB's memory during a load (REVWH_DUCKDB_LOAD_MEMORY_LIMIT)
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+")
+WAIT_SECONDS = 120  # REVWH_WAREHOUSE_WAIT_SECONDS
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseLockedError(RuntimeError):
+    """The DuckDB file is held by another process; the message names it and what to do."""
+
 
 Engine = Literal["duckdb", "postgres"]
 
@@ -147,6 +165,85 @@ class Warehouse:
             key, base, name = self.target, self.path.parent / ".dbt", self.path.stem
         return base / f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
 
+    @property
+    def published_copy(self) -> Path:
+        """Where runs publish the marts for readers: `<dir>/published/<stem>.duckdb`."""
+        return self.path.parent / "published" / f"{self.path.stem}.duckdb"
+
+    # ------------------------------------------------------------------ locks
+
+    def locked_error(self, error: BaseException) -> WarehouseLockedError | None:
+        """DuckDB's lock error as one line naming the holder and what to do; None for any
+        other error."""
+        text = str(error)
+        if "Could not set lock" not in text and "Conflicting lock" not in text:
+            return None
+        match = _LOCK_HOLDER.search(text)
+        holder = f"{match['program']} (PID {match['pid']})" if match else "another process"
+        return WarehouseLockedError(
+            f"the warehouse {self.target} is locked by {holder}. DuckDB lets one process "
+            "write a file or several read it, not both: readers (BI tools, notebooks, "
+            f"exports) should open the published copy {self.published_copy}, which runs "
+            "never lock. Close that process or wait for it, then run again."
+        )
+
+    def check_writable(self) -> None:
+        """Raise WarehouseLockedError when another process holds the DuckDB file now."""
+        if self.is_postgres or not self.path.is_file():
+            return
+        import duckdb
+
+        try:
+            duckdb.connect(self.target).close()
+        except duckdb.IOException as error:
+            raise self.locked_error(error) or error from None
+
+    @contextmanager
+    def writer(self, wait_seconds: float | None = None) -> Iterator[None]:
+        """Hold the warehouse for one writing run: a second run on the same DuckDB file waits
+        up to `wait_seconds` (REVWH_WAREHOUSE_WAIT_SECONDS, default 120) for the first to
+        finish, then stops with a WarehouseLockedError naming it; it never interleaves
+        its loads and builds with the first's. PostgreSQL takes writers side by side."""
+        if self.is_postgres:
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        if wait_seconds is None:
+            wait_seconds = float(os.environ.get("REVWH_WAREHOUSE_WAIT_SECONDS", WAIT_SECONDS))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        holder_file = self.path.with_name(f"{self.path.name}.writer.json")
+        lock = FileLock(str(self.path.with_name(f"{self.path.name}.writer.lock")))
+        try:
+            lock.acquire(timeout=wait_seconds)
+        except Timeout:
+            try:
+                holder = json.loads(holder_file.read_text())
+            except (OSError, ValueError):
+                holder = {}
+            raise WarehouseLockedError(
+                f"another run is writing the warehouse {self.target}: "
+                f"{holder.get('command', 'a process')} (PID {holder.get('pid', '?')}, since "
+                f"{holder.get('since', '?')}); waited {wait_seconds:g} s. Wait for it to "
+                "finish, or set REVWH_WAREHOUSE_WAIT_SECONDS to wait longer."
+            ) from None
+        try:
+            holder_file.write_text(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "command": " ".join(
+                            Path(a).name if i == 0 else a for i, a in enumerate(sys.argv[:2])
+                        ),
+                        "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                    }
+                )
+            )
+            yield
+        finally:
+            holder_file.unlink(missing_ok=True)
+            lock.release()
+
     # ------------------------------------------------------------------ SQL
 
     @contextmanager
@@ -161,7 +258,10 @@ class Warehouse:
         else:
             import duckdb
 
-            con = duckdb.connect(self.target, read_only=read_only)
+            try:
+                con = duckdb.connect(self.target, read_only=read_only)
+            except duckdb.IOException as error:
+                raise self.locked_error(error) or error from None
         try:
             yield con
         finally:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from core.sources import LOADED_SOURCE_NAMES, source_named
+from core.warehouse import Warehouse
 
 from .report import LoadReport
 
@@ -43,7 +44,9 @@ class LoadOptions:
 
 
 def load(source: str, options: LoadOptions, required: bool = False) -> LoadReport:
-    """Run one source. Unless `required`, an absent input gives a skipped report."""
+    """Run one source. Unless `required`, an absent input gives a skipped report. Raises
+    WarehouseLockedError, naming the process, when another one holds the DuckDB file."""
+    Warehouse.of(options.target).check_writable()
     if source == "stripe":
         from .stripe.api import StripeConfigError, resolve_api_key
         from .stripe.load import load_stripe

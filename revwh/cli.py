@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.settings import SettingsError, check_not_in_the_future, parse_as_of, today
-from core.warehouse import Warehouse
+from core.warehouse import Warehouse, WarehouseLockedError
 
 app = typer.Typer(
     help="Revenue warehouse: MRR, movements and KPIs you own.",
@@ -229,22 +230,31 @@ def load_command(
         full_refresh=full_refresh,
     )
     failed = False
-    for name in chosen:
-        console.print(f"[bold]Loading {name}[/]")
-        try:
-            report = load(name, options, required=source != "all")
-        except (StripeConfigError, StripeLoadError, AppDatabaseError) as exc:
-            console.print(f"[red]{name} failed:[/] {exc}")
-            failed = True
-            continue
-        console.print(report.summary())
-        for note in report.notes:
-            console.print(f"  note: {note}")
-        for reason, count in report.rejected.most_common():
-            console.print(f"  rejected {count:,}: {reason}")
-        for error in report.errors:
-            console.print(f"  [red]error:[/] {error}")
-        failed = failed or not report.ok
+    with ExitStack() as stack:
+        try:  # one writing run at a time on a DuckDB file
+            stack.enter_context(Warehouse.of(options.target).writer())
+        except WarehouseLockedError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+        for name in chosen:
+            console.print(f"[bold]Loading {name}[/]")
+            try:
+                report = load(name, options, required=source != "all")
+            except (StripeConfigError, StripeLoadError, AppDatabaseError) as exc:
+                console.print(f"[red]{name} failed:[/] {exc}")
+                failed = True
+                continue
+            except WarehouseLockedError as exc:
+                console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                raise typer.Exit(1) from None
+            console.print(report.summary())
+            for note in report.notes:
+                console.print(f"  note: {note}")
+            for reason, count in report.rejected.most_common():
+                console.print(f"  rejected {count:,}: {reason}")
+            for error in report.errors:
+                console.print(f"  [red]error:[/] {error}")
+            failed = failed or not report.ok
     if failed:
         raise typer.Exit(1)
 
@@ -356,18 +366,22 @@ def run_command(
     inputs = Inputs(
         stripe_fixtures=stripe_fixtures, app_db=app_db, cost_sheets=cost_sheets, fx_rates=fx_rates
     )
-    result = run_pipeline(
-        inputs,
-        as_of_date,
-        warehouse,
-        full_refresh=full_refresh,
-        vars=extra,
-        threads=threads,
-        console=console,
-        reconcile=reconcile,
-        chartmogul_api_base=chartmogul_api_base,
-        publish=publish,
-    )
+    try:
+        result = run_pipeline(
+            inputs,
+            as_of_date,
+            warehouse,
+            full_refresh=full_refresh,
+            vars=extra,
+            threads=threads,
+            console=console,
+            reconcile=reconcile,
+            chartmogul_api_base=chartmogul_api_base,
+            publish=publish,
+        )
+    except WarehouseLockedError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     if result.build is not None and not result.build.success:
         console.print(escape(result.build.describe_failures()), highlight=False)
     if not result.ok:
@@ -446,16 +460,17 @@ def reconcile_command(
         raise typer.Exit(1)
     try:
         client = ChartMogulClient(api_base=chartmogul_api_base)
-        result = reconcile(
-            target,
-            client,
-            day,
-            days=days,
-            threshold_percent=threshold_percent,
-            top=top,
-            month_ends=month_ends,
-        )
-    except (ChartMogulError, ReconciliationUnavailable, ValueError) as exc:
+        with target.writer():  # it loads ChartMogul and builds the reconciliation marts
+            result = reconcile(
+                target,
+                client,
+                day,
+                days=days,
+                threshold_percent=threshold_percent,
+                top=top,
+                month_ends=month_ends,
+            )
+    except (ChartMogulError, ReconciliationUnavailable, ValueError, WarehouseLockedError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
 
@@ -527,7 +542,7 @@ def kpis_export(
         raise typer.BadParameter(f"--start {first} is after --end {last}")
     try:
         document = export_document(warehouse, first, last)
-    except KpiExportError as exc:
+    except (KpiExportError, WarehouseLockedError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     text = write_export(document, out)

@@ -52,7 +52,7 @@ def read_kpis(warehouse: str | None, start: date, end: date) -> list[dict]:
         path = target.path
         if not path.is_file():
             raise KpiExportError(f"no warehouse at {path}: run `revwh run` or `make demo` first")
-        with duckdb.connect(str(path), read_only=True) as con:
+        with target.connect(read_only=True) as con:
             try:
                 rows = con.execute(QUERY, [start, end]).fetchall()
             except duckdb.CatalogException:

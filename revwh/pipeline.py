@@ -169,6 +169,9 @@ def run_pipeline(
     sources = [s for s, value in given.items() if value is not None]
 
     with ExitStack() as stack:
+        # one writing run at a time on a DuckDB file, and none while a reader holds it
+        stack.enter_context(target.writer())
+        target.check_writable()
         stripe_base = None
         if inputs.stripe_fixtures is not None:
             stripe_base = _start_stripe(Path(inputs.stripe_fixtures), stack, result, console)

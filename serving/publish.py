@@ -27,7 +27,6 @@ import duckdb
 from core.warehouse import Warehouse
 
 PUBLISHED_ENV = "REVWH_PUBLISHED_WAREHOUSE"
-PUBLISHED_DIR = "published"
 META_SCHEMA = "marts"
 META_TABLE = "_published"
 # connect_published's catalog name: not the file's stem, which may equal a schema ("marts")
@@ -51,9 +50,8 @@ class PublishResult:
 
 
 def default_published_path(warehouse: str | Path) -> Path:
-    """`<warehouse dir>/published/<warehouse stem>.duckdb`."""
-    warehouse = Path(warehouse)
-    return warehouse.parent / PUBLISHED_DIR / f"{warehouse.stem}.duckdb"
+    """`<warehouse dir>/published/<warehouse stem>.duckdb` (Warehouse.published_copy)."""
+    return Warehouse.of(warehouse).published_copy
 
 
 def published_path(warehouse: str | Path, published: str | Path | None = None) -> Path:
