@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 AS_OF ?= $(shell date -u +%Y-%m-%d)
 
-.PHONY: install dagster demo test lint format bench bench-world bench-stripe bench-dbt bench-quality clean
+.PHONY: install dagster demo test chaos lint format bench bench-world bench-stripe bench-dbt bench-quality clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -39,6 +39,10 @@ test: install
 	$(UV) run ruff format --check .
 	$(UV) run lint-imports --no-cache
 	$(UV) run pytest
+
+# the chaos test alone (minutes): revwh run killed at many points, then run again
+chaos: install
+	$(UV) run pytest -m chaos -n 0 -s tests/chaos
 
 lint: install
 	$(UV) run ruff check . && $(UV) run ruff format --check .
