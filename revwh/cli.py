@@ -122,12 +122,26 @@ def sandbox_serve_stripe(
     latency_ms: Annotated[float, typer.Option(help="Added to every response.")] = 0,
     fault_rate: Annotated[float, typer.Option(help="Share of requests answered 500.")] = 0,
     request_log: Annotated[Path | None, typer.Option(help="Append requests as JSONL.")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="REVWH_STRIPE_STANDIN_API_KEY",
+            help="Accept only this test key (default: any key in Stripe's test-key format).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve Stripe fixtures over HTTP so the real `stripe` SDK can run against them."""
+    from sandbox.stripe.behaviour import STRIPE_KEY
     from sandbox.stripe.server import serve
 
     if not 0 <= fault_rate <= 1:
         raise typer.BadParameter("--fault-rate must be between 0 and 1")
+    if api_key is not None and not STRIPE_KEY.fullmatch(api_key):
+        raise typer.BadParameter(
+            "--api-key must look like a Stripe test key: sk_test_ or rk_test_, then letters "
+            "and digits"
+        )
     if not fixtures.exists():
         raise typer.BadParameter(f"no fixtures at {fixtures}")
     serve(
@@ -138,6 +152,7 @@ def sandbox_serve_stripe(
         latency_ms=latency_ms,
         fault_rate=fault_rate,
         request_log_path=request_log,
+        api_key=api_key,
     )
 
 

@@ -114,6 +114,13 @@ def test_load_all_skips_what_is_not_configured(tmp_path, monkeypatch):
     assert "STRIPE_API_KEY" in missing_key.output
 
 
+def test_serve_stripe_refuses_an_expected_key_not_in_stripes_format(small_world):
+    result = CliRunner().invoke(
+        app, ["sandbox", "serve-stripe", "--fixtures", str(small_world), "--api-key", "oops!"]
+    )
+    assert result.exit_code == 2 and "must look like a Stripe test key" in result.output
+
+
 def test_serve_stripe_runs_as_a_command(small_world, tmp_path):
     log = tmp_path / "requests.jsonl"
     process = subprocess.Popen(
@@ -134,7 +141,8 @@ def test_serve_stripe_runs_as_a_command(small_world, tmp_path):
         ],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # the expected key from the environment: any other is refused, as Stripe would
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "REVWH_STRIPE_STANDIN_API_KEY": "sk_test_cli"},
     )
     try:
         url = None
@@ -147,6 +155,9 @@ def test_serve_stripe_runs_as_a_command(small_world, tmp_path):
         client = stripe.StripeClient("sk_test_cli", base_addresses={"api": url})
         customers = client.v1.customers.list(params={"limit": 5})
         assert len(customers.data) == 5
+        other = stripe.StripeClient("sk_test_other", base_addresses={"api": url})
+        with pytest.raises(stripe.AuthenticationError):
+            other.v1.customers.list(params={"limit": 1})
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -1,6 +1,7 @@
 """Alerting sensors: a failed run, a failed data-quality check (dbt test, data contract) and
 an asset whose freshness policy turns FAIL each send one alert to the configured destinations
-(alerts/, REVWH_ALERT_*)."""
+(alerts/, REVWH_ALERT_*); so does a sensor or schedule that keeps failing, since an alerting
+sensor that cannot run sends nothing else."""
 
 import json
 from collections.abc import Iterable, Mapping
