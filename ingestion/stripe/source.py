@@ -124,8 +124,10 @@ def _checked(name: str, objects: list[dict]) -> Iterator:
         if not reasons:
             good.append(without_nulls(obj))
             continue
+        # to the quarantine table, a variant of the resource declared in `_with_quarantine`:
+        # without one, every page after the first rejected object would land there too
         rejected.append(
-            dlt.mark.with_hints(
+            dlt.mark.with_table_name(
                 {
                     "id": f"{name}:{obj.get('id')}",
                     "resource": name,
@@ -134,15 +136,7 @@ def _checked(name: str, objects: list[dict]) -> Iterator:
                     "raw": orjson.dumps(obj).decode(),
                     "loaded_at": datetime.now(UTC),
                 },
-                dlt.mark.make_hints(
-                    table_name=REJECTS_TABLE,
-                    primary_key="id",
-                    write_disposition="merge",
-                    columns={"raw": {"data_type": "json"}},
-                ),
-                # a variant: without it these hints become the resource's own, and every
-                # page after the first rejected object would land in the quarantine table
-                create_table_variant=True,
+                REJECTS_TABLE,
             )
         )
     if good:
@@ -195,6 +189,25 @@ def _fetch(api: StripeApi, plan: SyncPlan, spec: ResourceSpec) -> Iterator[list[
     plan.cursors[spec.name] = newest
 
 
+def _with_quarantine(resource, contract: contracts.Contract):
+    """The resource with the quarantine table as a variant of its own, then the contract's
+    columns: every column the contract declares exists, typed, also while no object has a
+    value for it (an account whose coupons are all percent-off has no coupon currency).
+
+    A variant starts from a copy of the resource's hints: it is declared first, with the
+    copied columns cleared, so the quarantine never gets the contract's (non-null) columns."""
+    resource.apply_hints(table_name=REJECTS_TABLE, create_table_variant=True, columns={})
+    resource.apply_hints(
+        table_name=REJECTS_TABLE,
+        create_table_variant=True,
+        primary_key="id",
+        write_disposition="merge",
+        columns={"raw": {"data_type": "json"}},
+    )
+    resource.apply_hints(columns=contract.dlt_columns())
+    return resource
+
+
 class _LazySync:
     """The API client and the plan are made when extraction starts, not when the source is
     built, so that defining the source (e.g. in Dagster) needs no secret and no network."""
@@ -236,16 +249,10 @@ def stripe_source(
             plan = sync.plan()
             yield from _fetch(plan.api, plan, spec)
 
-        return dlt.resource(
-            fetch,
-            name=spec.name,
-            primary_key="id",
-            write_disposition="merge",
-            parallelized=True,
-            # every column the contract declares, typed, also while no object has a value
-            # for it (an account whose coupons are all percent-off has no coupon currency)
-            columns=contracts.load("raw_stripe", spec.name).dlt_columns(),
+        resource = dlt.resource(
+            fetch, name=spec.name, primary_key="id", write_disposition="merge", parallelized=True
         )
+        return _with_quarantine(resource, contracts.load("raw_stripe", spec.name))
 
     def events():
         plan = sync.plan()
