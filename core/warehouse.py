@@ -183,7 +183,8 @@ class Warehouse:
         return WarehouseLockedError(
             f"the warehouse {self.target} is locked by {holder}. DuckDB lets one process "
             "write a file or several read it, not both: readers (BI tools, notebooks, "
-            f"exports) should open the published copy {self.published_copy}, which runs "
+            "exports) should open the published copy "
+            f"{os.environ.get('REVWH_PUBLISHED_WAREHOUSE') or self.published_copy}, which runs "
             "never lock. Close that process or wait for it, then run again."
         )
 
