@@ -128,24 +128,24 @@ def small_run(small_world, tmp_path_factory):
     return done, folder / "warehouse" / "small.duckdb", done.stdout + done.stderr
 
 
+def small_world_run_args(small_world: Path, warehouse: Path, chartmogul_url: str) -> list[str]:
+    """`revwh run --reconcile` of every input of the small world (the shared run's command;
+    the chaos test kills it)."""
+    return [
+        "run",
+        "--stripe-fixtures", str(small_world / "stripe"),
+        "--app-db", str(small_world / "app.sqlite"),
+        "--fx-rates", str(small_world / "fx_rates.csv"),
+        "--cost-sheets", str(small_world / "cost_sheets"),
+        "--as-of", AS_OF.isoformat(),
+        "--warehouse", str(warehouse),
+        "--reconcile", "--chartmogul-api-base", chartmogul_url,
+    ]  # fmt: skip
+
+
 def _run_small_world(small_world: Path, folder: Path, warehouse: Path, chartmogul_url: str):
     return revwh(
-        "run",
-        "--stripe-fixtures",
-        str(small_world / "stripe"),
-        "--app-db",
-        str(small_world / "app.sqlite"),
-        "--fx-rates",
-        str(small_world / "fx_rates.csv"),
-        "--cost-sheets",
-        str(small_world / "cost_sheets"),
-        "--as-of",
-        AS_OF.isoformat(),
-        "--warehouse",
-        str(warehouse),
-        "--reconcile",
-        "--chartmogul-api-base",
-        chartmogul_url,
+        *small_world_run_args(small_world, warehouse, chartmogul_url),
         cwd=folder,
         env_extra={"CHARTMOGUL_API_KEY": CHARTMOGUL_TEST_KEY},
     )

@@ -23,7 +23,7 @@ import duckdb
 import pytest
 
 from ingestion import contracts
-from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY, REPO_ROOT
+from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY, REPO_ROOT, small_world_run_args
 from tests.marts_fingerprint import differences, fingerprint
 
 pytestmark = pytest.mark.chaos
@@ -55,22 +55,7 @@ def _start(small_world: Path, warehouse: Path, chartmogul_url: str) -> subproces
             sys.executable,
             "-m",
             "revwh.cli",
-            "run",
-            "--stripe-fixtures",
-            str(small_world / "stripe"),
-            "--app-db",
-            str(small_world / "app.sqlite"),
-            "--fx-rates",
-            str(small_world / "fx_rates.csv"),
-            "--cost-sheets",
-            str(small_world / "cost_sheets"),
-            "--as-of",
-            AS_OF.isoformat(),
-            "--warehouse",
-            str(warehouse),
-            "--reconcile",
-            "--chartmogul-api-base",
-            chartmogul_url,
+            *small_world_run_args(small_world, warehouse, chartmogul_url),
         ],
         cwd=warehouse.parent,
         env=env,
