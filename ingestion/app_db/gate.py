@@ -61,6 +61,13 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _later(value: Any, limit: datetime) -> bool:
+    """A cursor value after `limit`; a naive datetime is UTC, as the app stores it."""
+    if not isinstance(value, datetime):
+        return False
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)) > limit
+
+
 class ContractGate:
     """A dlt pipe step for one table's resource (placed before the incremental step)."""
 
@@ -152,16 +159,17 @@ class ContractGate:
         reason. Loaded, such a row would move the table's cursor past every real row
         written until that date: each later load would skip them, silently."""
         limit = self.loaded_at + ALLOWED_CLOCK_SKEW
-        future = {}
+        future: dict[int, str] = {}
+        # a page holds few distinct cursor values: rows are looked at only when one is late
+        if not any(_later(value, limit) for value in {row.get(self.cursor) for row in rows}):
+            return future
         for index, row in enumerate(rows):
             value = row.get(self.cursor)
-            if isinstance(value, datetime):
-                aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # stored as UTC
-                if aware > limit:
-                    future[index] = (
-                        f"{self.cursor} {value.isoformat()} is in the future (the load started "
-                        f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC)"
-                    )
+            if _later(value, limit):
+                future[index] = (
+                    f"{self.cursor} {value.isoformat()} is in the future (the load started "
+                    f"{self.loaded_at:%Y-%m-%d %H:%M:%S} UTC)"
+                )
         return future
 
     def _split(self, good: list[dict], bad: list[dict]) -> Iterator[Any]:
