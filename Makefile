@@ -18,7 +18,7 @@ DBT_FILES := $(shell find dbt_project/models dbt_project/macros dbt_project/test
 	dbt_project/dbt_project.yml profiles/profiles.yml uv.lock
 
 install: $(UV)
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	@$(MAKE) --no-print-directory $(MANIFEST)
 
 $(MANIFEST): $(DBT_FILES)
