@@ -1,9 +1,9 @@
 """Stripe's API through the official SDK, within the account's request budget.
 
-Requests go through the `StripeClient`'s requestor: the SDK builds, signs and retries them
-(429 with `Stripe-Should-Retry`, 5xx and connection errors, exponential backoff) and raises
-its typed errors; we skip turning every object into a typed StripeObject, which costs more
-than the request.
+Requests go through the `StripeClient`'s requestor (`.sdk`, the one module that uses the
+SDK's internals): the SDK builds, signs and retries them (429 with `Stripe-Should-Retry`,
+5xx and connection errors, exponential backoff) and raises its typed errors; we skip
+turning every object into a typed StripeObject, which costs more than the request.
 A shared pacer keeps all threads just under the configured requests/s, and lists are paged
 by many threads over ranges of `created` (see `backfill_pages`).
 """
@@ -22,6 +22,8 @@ from queue import Empty, Full, Queue
 
 import orjson
 import stripe
+
+from . import sdk
 
 KEY_VARIABLE = "STRIPE_API_KEY"
 BASE_VARIABLE = "STRIPE_API_BASE"
@@ -127,28 +129,16 @@ class StripeApi:
         with self._lock:
             self._count += 1
         try:
-            # The SDK's requestor builds, signs and retries the request and raises its
-            # typed errors; only a 2xx body is parsed here, with orjson, because the SDK's
-            # own parse (json + OrderedDict) costs more than the request itself. The
-            # requestor is internal to stripe-python, which is pinned below 17 for that.
-            requestor = self.client._requestor
-            body, code, headers = requestor.request_raw(
-                "get",
-                path,
-                params=params,
-                options={},
-                base_address="api",
-                api_mode="V1",
-                usage=["revwh"],
-            )
+            # The SDK builds, signs and retries the request and raises its typed errors;
+            # only a 2xx body is parsed here, with orjson (see .sdk for why and how)
+            body, code, headers = sdk.get_raw(self.client, path, params, usage=["revwh"])
             if 200 <= code < 300:
                 parsed = orjson.loads(body)
                 received = len(parsed["data"]) if parsed.get("object") == "list" else 1
                 with self._lock:
                     self._objects += received
                 return parsed
-            requestor._interpret_response(body, code, headers, "V1")  # raises
-            raise stripe.APIError(f"unexpected HTTP {code}", http_status=code)
+            sdk.raise_error_response(self.client, body, code, headers)
         except stripe.AuthenticationError as exc:
             raise StripeConfigError(
                 f"Stripe rejected the API key in {KEY_VARIABLE}: {exc.user_message or exc}"
