@@ -44,6 +44,24 @@ WAIT_SECONDS = 120  # REVWH_WAREHOUSE_WAIT_SECONDS
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
+def target_problem(text: str) -> str | None:
+    """What is wrong with a warehouse setting (a DuckDB file path or a PostgreSQL URL), as
+    words that end in what to give instead; None when it can be a warehouse."""
+    if text.startswith(_POSTGRES_SCHEMES):
+        return None
+    if "://" in text:  # only the scheme is named: the rest may hold a password
+        scheme = text.split("://", 1)[0]
+        return (
+            f"a {scheme}:// URL is not a warehouse: give a DuckDB file path (e.g. "
+            f"{DEFAULT_WAREHOUSE}) or a postgresql:// URL"
+        )
+    if Path(text).expanduser().is_dir():
+        return (
+            f"{text} is a folder: give the DuckDB file in it, e.g. {Path(text) / 'revenue.duckdb'}"
+        )
+    return None
+
+
 class WarehouseLockedError(RuntimeError):
     """The DuckDB file is held by another process; the message names it and what to do."""
 

@@ -32,11 +32,18 @@ console = Console()
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 
-def _parse_date(value: str | None, default: date | None = None) -> date | None:
+def _bad(option: str, message: str) -> typer.BadParameter:
+    """A bad value, shown as `Invalid value for '--option': message`."""
+    return typer.BadParameter(message, param_hint=f"'{option}'")
+
+
+def _parse_date(
+    value: str | None, default: date | None = None, option: str = "--as-of"
+) -> date | None:
     try:
         return parse_as_of(value) or default
     except SettingsError:
-        raise typer.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        raise _bad(option, f"{value!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 def _parse_as_of(value: str | None, default: date | None = None) -> date | None:
@@ -45,7 +52,32 @@ def _parse_as_of(value: str | None, default: date | None = None) -> date | None:
     try:
         return day and check_not_in_the_future(day)
     except SettingsError as error:
-        raise typer.BadParameter(str(error)) from None
+        raise _bad("--as-of", str(error)) from None
+
+
+def _check_warehouse(value: str | None) -> str | None:
+    """--warehouse, or REVWH_WAREHOUSE when it is not given: a DuckDB file or a PostgreSQL
+    URL (a mistyped URL would otherwise become a folder named after its scheme)."""
+    from core.warehouse import target_problem
+
+    text = value or os.environ.get("REVWH_WAREHOUSE")
+    problem = text and target_problem(text)
+    if problem:
+        if value:
+            raise _bad("--warehouse", problem)
+        raise typer.BadParameter(problem, param_hint="REVWH_WAREHOUSE")
+    return value
+
+
+def _positive(option: str, unit: str):
+    """A callback refusing zero and negative numbers for `option`."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise _bad(option, f"{value:g} is not a positive number of {unit}")
+        return value
+
+    return check
 
 
 AsOf = Annotated[
@@ -93,7 +125,7 @@ def sandbox_generate(
                 seed,
                 _parse_as_of(as_of, today()),
                 out,
-                start=_parse_date(start),
+                start=_parse_date(start, option="--start"),
                 workers=workers,
                 progress=progress,
             )
@@ -208,7 +240,12 @@ def load_command(
     ] = None,
     stripe_rps: Annotated[
         float | None,
-        typer.Option(help="Request budget per second (default: 25 for test keys, 100 for live)."),
+        typer.Option(
+            help="Request budget per second (default: 25 for test keys, 100 for live).",
+            callback=_positive(
+                "--stripe-rps", "requests per second (Stripe allows 25 in test mode, 100 live)"
+            ),
+        ),
     ] = None,
     app_db: Annotated[
         str | None,
@@ -236,7 +273,7 @@ def load_command(
     if not set(chosen) <= set(SOURCES):
         raise typer.BadParameter(f"unknown source {source!r}: choose {', '.join(SOURCES)} or all")
     options = LoadOptions.from_env(
-        target=warehouse,
+        target=_check_warehouse(warehouse),
         stripe_api_base=stripe_api_base,
         stripe_requests_per_second=stripe_rps,
         app_db=app_db,
@@ -282,15 +319,23 @@ def _parse_vars(value: str | None) -> dict:
     try:
         parsed = yaml.safe_load(value)
     except yaml.YAMLError as exc:
-        raise typer.BadParameter(f"--vars is not YAML or JSON: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise _bad(
+            "--vars",
+            f"not YAML or JSON ({problem}{where}): give a mapping such as "
+            "'{churn_recognition: requested}'",
+        ) from None
     if parsed is None:
         return {}
     if not isinstance(parsed, dict):
-        raise typer.BadParameter(
-            f"--vars must be a mapping such as '{{churn_recognition: requested}}', got {value!r}"
+        raise _bad(
+            "--vars",
+            f"{value!r} is not a mapping: give one such as '{{churn_recognition: requested}}'",
         )
     if "as_of" in parsed:
-        raise typer.BadParameter("give the as-of date with --as-of, not in --vars")
+        raise _bad("--vars", "give the as-of date with --as-of, not in --vars")
     return parsed
 
 
@@ -349,7 +394,7 @@ def run_command(
         ),
     ] = None,
     threads: Annotated[
-        int | None, typer.Option(help="dbt threads (default: the profile's, 4).")
+        int | None, typer.Option(min=1, help="dbt threads (default: the profile's, 4).")
     ] = None,
     reconcile: Annotated[
         bool,
@@ -374,10 +419,9 @@ def run_command(
 
     as_of_date = _parse_as_of(as_of)
     extra = _parse_vars(dbt_vars)
+    warehouse = _check_warehouse(warehouse)
     if stripe_fixtures is not None and not stripe_fixtures.is_dir():
-        raise typer.BadParameter(
-            f"no such folder: {stripe_fixtures}", param_hint="--stripe-fixtures"
-        )
+        raise _bad("--stripe-fixtures", f"no such folder: {stripe_fixtures}")
     inputs = Inputs(
         stripe_fixtures=stripe_fixtures, app_db=app_db, cost_sheets=cost_sheets, fx_rates=fx_rates
     )
@@ -439,12 +483,14 @@ def reconcile_command(
         ),
     ] = None,
     as_of: AsOf = None,
-    days: Annotated[int, typer.Option(help="Days back from the as-of date to compare.")] = 30,
-    month_ends: Annotated[int, typer.Option(help="Past month ends compared as well.")] = 12,
+    days: Annotated[
+        int, typer.Option(min=1, help="Days back from the as-of date to compare.")
+    ] = 30,
+    month_ends: Annotated[int, typer.Option(min=0, help="Past month ends compared as well.")] = 12,
     threshold: Annotated[
         str, typer.Option(help="Largest absolute variance in percent that still passes.")
     ] = "1.0",
-    top: Annotated[int, typer.Option(help="Customers listed to explain a gap.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Customers listed to explain a gap.")] = 10,
     chartmogul_api_base: ChartMogulApiBase = None,
     alert: Annotated[
         bool, typer.Option(help="Send an alert (REVWH_ALERT_* sinks) when it does not pass.")
@@ -465,11 +511,9 @@ def reconcile_command(
     try:
         threshold_percent = Decimal(threshold)
     except InvalidOperation:
-        raise typer.BadParameter(
-            f"{threshold!r} is not a number", param_hint="--threshold"
-        ) from None
+        raise _bad("--threshold", f"{threshold!r} is not a number of percent, e.g. 1.0") from None
     day = _parse_as_of(as_of, today())
-    target = Warehouse.of(warehouse)
+    target = Warehouse.of(_check_warehouse(warehouse))
     if not target.is_postgres and not target.path.is_file():
         console.print(f"[bold red]error:[/] no DuckDB warehouse at {escape(str(target))}")
         raise typer.Exit(1)
@@ -552,11 +596,11 @@ def kpis_export(
     target, data_quality (actual | estimated | insufficient_data), reason and method."""
     from revwh.kpis import KpiExportError, export_document, write_export
 
-    first, last = _parse_date(start), _parse_date(end)
+    first, last = _parse_date(start, option="--start"), _parse_date(end, option="--end")
     if first > last:
-        raise typer.BadParameter(f"--start {first} is after --end {last}")
+        raise _bad("--start", f"{first} is after --end {last}: give the earlier date first")
     try:
-        document = export_document(warehouse, first, last)
+        document = export_document(_check_warehouse(warehouse), first, last)
     except (KpiExportError, WarehouseLockedError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None

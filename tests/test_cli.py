@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -70,6 +71,76 @@ def test_generate_rejects_bad_input_clearly(tmp_path, args, message):
     result = runner.invoke(app, ["sandbox", "generate", "--out", str(tmp_path), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def _shown(output: str) -> str:
+    """The error as one line: without typer's box and its wrapping."""
+    return " ".join(re.sub(r"[\u2500-\u257f]", " ", output).split())
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["run", "--as-of", "2026-13-01"],
+            "for '--as-of': '2026-13-01' is not a date: write it as YYYY-MM-DD",
+        ),
+        (
+            ["run", "--as-of", "2999-01-01"],
+            "for '--as-of': the as-of date 2999-01-01 is in the future",
+        ),
+        (["demo", "--as-of", "yesterday"], "for '--as-of': 'yesterday' is not a date"),
+        (
+            ["run", "--as-of", "2026-11-15", "--vars", "[1"],
+            "for '--vars': not YAML or JSON (expected ',' or ']', but got '<stream end>' at line 1, column 3)",
+        ),
+        (["run", "--as-of", "2026-11-15", "--vars", "[1]"], "for '--vars': '[1]' is not a mapping"),
+        (
+            ["run", "--as-of", "2026-11-15", "--vars", "{as_of: 2026-01-01}"],
+            "for '--vars': give the as-of date with --as-of",
+        ),
+        (
+            ["run", "--as-of", "2026-11-15", "--warehouse", "mysql://me:hunter22@db/revenue"],
+            "for '--warehouse': a mysql:// URL is not a warehouse: give a DuckDB file path",
+        ),
+        (["run", "--as-of", "2026-11-15", "--threads", "0"], "for '--threads'"),
+        (
+            ["load", "--stripe-rps", "0"],
+            "for '--stripe-rps': 0 is not a positive number of requests per second",
+        ),
+        (["load", "--stripe-rps", "fast"], "for '--stripe-rps'"),
+        (
+            ["kpis", "export", "--start", "2026-02-01", "--end", "2026-13-01"],
+            "for '--end': '2026-13-01' is not a date",
+        ),
+        (
+            ["kpis", "export", "--start", "2026-02-01", "--end", "2026-01-01"],
+            "for '--start': 2026-02-01 is after --end 2026-01-01",
+        ),
+        (
+            ["reconcile", "--threshold", "one"],
+            "for '--threshold': 'one' is not a number of percent",
+        ),
+        (["reconcile", "--days", "0"], "for '--days'"),
+    ],
+)
+def test_a_bad_option_value_is_one_line_naming_the_option(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a run that started anyway would write here, not the repo
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value {message}" in _shown(result.output)
+    assert "Traceback" not in result.output and "hunter22" not in result.output
+    assert not (tmp_path / "mysql:").exists()
+
+
+def test_a_folder_as_warehouse_names_the_variable_it_came_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVWH_WAREHOUSE", str(tmp_path))
+    result = runner.invoke(app, ["kpis", "export", "--start", "2026-01-01", "--end", "2026-01-31"])
+    assert result.exit_code == 2, result.output
+    assert (
+        f"Invalid value for REVWH_WAREHOUSE: {tmp_path} is a folder: give the DuckDB file in it"
+        in _shown(result.output)
+    )
 
 
 def test_demo_loads_the_world_into_the_warehouse(tmp_path, monkeypatch):
