@@ -71,6 +71,18 @@ def pipeline(source: str, warehouse: Warehouse | str | None = None, progress: st
     )
 
 
+def drop_staging_dataset(pipeline: dlt.Pipeline) -> None:
+    """Drop the staging dataset dlt merges through (`raw_<name>_staging`) once everything is
+    loaded: dlt leaves it behind, a second schema per source in what analysts browse. The
+    next merge creates it again, as on a first load; while a package is still pending (a
+    run stopped part way) it stays, since that package's merge needs it."""
+    if pipeline.has_pending_data or not pipeline.default_schema_name:
+        return
+    with pipeline.sql_client() as client, client.with_staging_dataset():
+        if client.has_dataset():
+            client.drop_dataset()
+
+
 def run_source(pipeline: dlt.Pipeline, source, full_refresh: bool, notes: list[str]) -> None:
     """Run `source`; a full refresh drops its tables first and rebuilds them from the contracts.
 
@@ -84,3 +96,4 @@ def run_source(pipeline: dlt.Pipeline, source, full_refresh: bool, notes: list[s
         refresh="drop_sources" if full_refresh else None,
         loader_file_format=file_format_of(pipeline),
     )
+    drop_staging_dataset(pipeline)

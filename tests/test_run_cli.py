@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -170,6 +172,37 @@ def test_no_business_rows_stay_at_rest_in_the_pipelines_folder(small_run, small_
         content = path.read_bytes()
         leaked = [s.decode() for s in samples if s in content]
         assert not leaked, f"{path.relative_to(folder)} holds business data: {leaked[:3]}"
+
+
+def test_no_staging_schemas_are_left_for_analysts(small_run):
+    """dlt merges through `raw_<name>_staging` schemas; after a run only the raw datasets
+    and the models' schemas are there to browse."""
+    done, warehouse, output = small_run
+    assert done.returncode == 0, output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schemas = {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
+    assert {"raw_stripe", "raw_app", "raw_fx", "raw_costs", "raw_chartmogul"} <= schemas
+    assert not {s for s in schemas if s.endswith("_staging")}, schemas
+
+
+def test_the_dlt_cli_finds_the_runs_pipelines(small_run):
+    """`dlt pipeline --pipelines-dir <dir> --list-pipelines` on the folder beside the warehouse
+    (docs/configuration.md) lists every source's pipeline and shows its state."""
+    done, warehouse, output = small_run
+    assert done.returncode == 0, output
+    folder = Warehouse.of(warehouse).pipelines_dir
+    dlt = [str(Path(sys.executable).with_name("dlt")), "--non-interactive", "pipeline"]
+    listed = subprocess.run(
+        [*dlt, "--pipelines-dir", folder, "--list-pipelines"], capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    names = {"revwh_stripe", "revwh_app", "revwh_fx", "revwh_costs", "revwh_chartmogul"}
+    assert names <= set(listed.stdout.split()), listed.stdout
+    info = subprocess.run(
+        [*dlt, "--pipelines-dir", folder, "revwh_stripe", "info"], capture_output=True, text=True
+    )
+    assert info.returncode == 0, info.stderr
+    assert "raw_stripe" in info.stdout, info.stdout
 
 
 def test_a_new_stripe_account_builds_with_what_it_feeds_empty(small_world, tmp_path):

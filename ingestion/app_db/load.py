@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from core.warehouse import Warehouse
-from ingestion.pipelines import loader_file_format, normalize_workers
+from ingestion.pipelines import drop_staging_dataset, loader_file_format, normalize_workers
 from ingestion.pipelines import pipeline as dlt_pipeline
 from ingestion.report import LoadReport
 from ingestion.runtime import fewer_collections
@@ -107,6 +107,7 @@ def load_app_db(
         say("normalizing and loading")
         pipeline.normalize(workers=normalize_workers(sum(g.passed for g in gates.values())))
         pipeline.load()
+        drop_staging_dataset(pipeline)
         # What the gates passed is what loads: the incremental step after them filters with
         # the same `>=` as the query. (dlt's own row counts are off for CSV into PostgreSQL.)
         for table in present:

@@ -6,7 +6,7 @@ import time
 
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ..pipelines import file_format_of, normalize_workers, pipeline
+from ..pipelines import drop_staging_dataset, file_format_of, normalize_workers, pipeline
 from ..report import LoadReport
 from ..runtime import fewer_collections
 from .api import StripeApi, StripeConfigError, StripeLoadError
@@ -58,6 +58,7 @@ def load_stripe(
     report.normalize_seconds = time.perf_counter() - step_started
     step_started = time.perf_counter()
     pipe.load(raise_on_failed_jobs=True)
+    drop_staging_dataset(pipe)
     report.load_seconds = time.perf_counter() - step_started
     report.rows.update({t: n for t, n in counts.items() if not t.startswith("_dlt")})
     report.seconds = time.perf_counter() - started
