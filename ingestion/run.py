@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from core.sources import LOADED_SOURCE_NAMES, source_named
 from core.warehouse import Warehouse
 
+from .config import dlt_setting
 from .report import LoadReport
 
 
@@ -24,7 +25,8 @@ class LoadOptions:
 
     @classmethod
     def from_env(cls, **given) -> LoadOptions:
-        """Fill what was not given from the environment (dlt-style variables)."""
+        """Fill what was not given from the environment, then from dlt's configuration
+        (ingestion.config: SOURCES__... variables, .dlt/config.toml, .dlt/secrets.toml)."""
         inputs = {
             "app_db": source_named("app").input_env,
             "cost_sheets": source_named("costs").input_env,
@@ -37,6 +39,11 @@ class LoadOptions:
             "stripe_api_base": os.environ.get("STRIPE_API_BASE"),
             **{field: os.environ.get(variable) for field, variable in inputs.items()},
         }
+        for field in ("stripe_api_base", "stripe_requests_per_second", *inputs):
+            if env.get(field) is None and given.get(field) is None:
+                env[field] = dlt_setting(field)
+        if env.get("stripe_requests_per_second") is not None:
+            env["stripe_requests_per_second"] = float(env["stripe_requests_per_second"])
         return cls(
             **{k: v for k, v in env.items() if v is not None}
             | {k: v for k, v in given.items() if v is not None}

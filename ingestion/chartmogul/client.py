@@ -21,6 +21,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from ..config import dlt_setting
+
 API_KEY_ENV = "CHARTMOGUL_API_KEY"
 API_BASE_ENV = "CHARTMOGUL_API_BASE"
 DEFAULT_API_BASE = "https://api.chartmogul.com"
@@ -103,12 +105,18 @@ class ChartMogulClient:
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 8,
     ):
-        key = api_key or os.environ.get(API_KEY_ENV)
+        key = api_key or os.environ.get(API_KEY_ENV) or dlt_setting("chartmogul_api_key")
         if not key:
             raise ChartMogulConfigError(
-                f"no ChartMogul API key: set {API_KEY_ENV} (or pass api_key)"
+                f"no ChartMogul API key: set {API_KEY_ENV} (or sources.chartmogul.api_key in "
+                ".dlt/secrets.toml)"
             )
-        self.api_base = (api_base or os.environ.get(API_BASE_ENV) or DEFAULT_API_BASE).rstrip("/")
+        self.api_base = (
+            api_base
+            or os.environ.get(API_BASE_ENV)
+            or dlt_setting("chartmogul_api_base")
+            or DEFAULT_API_BASE
+        ).rstrip("/")
         # max_retries=0: the SDK's own https-only adapter must not retry under ours
         self.config = chartmogul.Config(key, request_timeout=timeout_seconds, max_retries=0)
         self.config.uri = self.api_base + "/v1"

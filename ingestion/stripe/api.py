@@ -23,6 +23,7 @@ from queue import Empty, Full, Queue
 import orjson
 import stripe
 
+from ..config import dlt_setting
 from . import sdk
 
 KEY_VARIABLE = "STRIPE_API_KEY"
@@ -44,18 +45,8 @@ class StripeLoadError(RuntimeError):
     """A request that still failed after retries: names the endpoint and Stripe's error."""
 
 
-def _dlt_secret() -> str | None:
-    """`sources.stripe.api_key` from dlt's secrets (`.dlt/secrets.toml` or its env form)."""
-    import dlt
-
-    try:
-        return dlt.secrets.get("sources.stripe.api_key")
-    except Exception:  # no secrets provider configured: nothing to read
-        return None
-
-
 def resolve_api_key(api_key: str | None) -> str:
-    key = api_key or os.environ.get(KEY_VARIABLE) or _dlt_secret()
+    key = api_key or os.environ.get(KEY_VARIABLE) or dlt_setting("stripe_api_key")
     if not key:
         raise StripeConfigError(
             f"No Stripe API key: set {KEY_VARIABLE} (or sources.stripe.api_key in "
@@ -104,7 +95,7 @@ class StripeApi:
     ):
         key = resolve_api_key(api_key)
         self.client_key = key
-        base = api_base or os.environ.get(BASE_VARIABLE)
+        base = api_base or os.environ.get(BASE_VARIABLE) or dlt_setting("stripe_api_base")
         self.client = stripe.StripeClient(
             key, base_addresses={"api": base} if base else None, max_network_retries=max_retries
         )
