@@ -234,3 +234,31 @@ def test_serve_stripe_runs_as_a_command(small_world, tmp_path):
         process.wait(timeout=20)
     logged = [orjson.loads(line) for line in log.read_bytes().splitlines()]
     assert any(entry["path"] == "/v1/customers" for entry in logged)
+
+
+# what only the `sandbox` extra installs (pyproject.toml)
+SANDBOX_ONLY = ("starlette", "uvicorn", "limits")
+WITHOUT_SANDBOX = f"""
+import importlib.abc, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {SANDBOX_ONLY!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+sys.meta_path.insert(0, Absent())
+import ingestion.run, ingestion.stripe.load, ingestion.app_db.load, serving.publish, revwh.pipeline
+from typer.testing import CliRunner
+from revwh.cli import app
+result = CliRunner().invoke(app, ["load", "--help"])
+assert result.exit_code == 0, result.output
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("sandbox", *{SANDBOX_ONLY!r})))
+"""
+
+
+def test_the_product_imports_without_the_sandbox_extra():
+    """Installed without the `sandbox` extra (starlette, uvicorn, limits), the CLI and the
+    loaders still import: only the demo, the stand-ins and --stripe-fixtures need it."""
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SANDBOX], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout
