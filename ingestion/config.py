@@ -31,7 +31,7 @@ def dlt_setting(name: str) -> Any:
 
     key, secret = KEYS[name]
     try:
-        value = (dlt.secrets if secret else dlt.config).get(key)
+        value: Any = (dlt.secrets if secret else dlt.config).get(key)
     except Exception:  # a broken or absent provider: nothing to read
         return None
     return None if value in (None, "") else value

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from core.sources import LOADED_SOURCE_NAMES, source_named
 from core.warehouse import Warehouse
@@ -32,7 +33,7 @@ class LoadOptions:
             "cost_sheets": source_named("costs").input_env,
             "fx_rates": source_named("fx").input_env,
         }
-        env = {
+        env: dict[str, Any] = {
             "target": os.environ.get("REVWH_WAREHOUSE"),
             "stripe_api_key": os.environ.get("STRIPE_API_KEY")
             or os.environ.get("SOURCES__STRIPE__API_KEY"),
