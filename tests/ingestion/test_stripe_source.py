@@ -276,4 +276,7 @@ def test_postgresql_as_the_warehouse(small_world, standin):
             assert lines.scalar() == sum(
                 len(i["lines"]["data"]) for i in stripe_objects(small_world, "invoices")
             )
+            # the staging schema dlt merged through is gone once the load is done
+            schemas = {s for (s,) in conn.execute(sa.text("SELECT nspname FROM pg_namespace"))}
+            assert "raw_stripe" in schemas and "raw_stripe_staging" not in schemas
         engine.dispose()
