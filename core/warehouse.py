@@ -253,7 +253,9 @@ class Warehouse:
         moved the write-ahead log into the file; the copy gets its name only when complete.
         A PostgreSQL warehouse is backed up with PostgreSQL's own tools (pg_dump)."""
         if self.is_postgres:
-            raise ValueError(f"{self}: a PostgreSQL warehouse is backed up with pg_dump, not copied")
+            raise ValueError(
+                f"{self}: a PostgreSQL warehouse is backed up with pg_dump, not copied"
+            )
         target = Path(destination).expanduser()
         if target.is_dir() or target.suffix != ".duckdb":
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())

@@ -31,7 +31,9 @@ def test_schedules_start_stopped_unless_the_deployment_says_running(reload_sched
 
 
 def test_a_wrong_schedule_status_is_named(reload_schedules):
-    with pytest.raises(ValueError, match=r"REVWH_SCHEDULES must be 'running' or 'stopped', not 'on'"):
+    with pytest.raises(
+        ValueError, match=r"REVWH_SCHEDULES must be 'running' or 'stopped', not 'on'"
+    ):
         reload_schedules(REVWH_SCHEDULES="on")
 
 
