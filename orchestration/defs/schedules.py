@@ -3,7 +3,7 @@ writes the warehouse, and the run queue lets one such run go at a time (dagster.
 
 The schedules start stopped unless REVWH_SCHEDULES=running (the production compose file sets
 it): `dagster dev` on a laptop never starts loading on its own. Switch them on in the UI
-(Automation) or with `dagster schedule start --all`. REVWH_<HOURLY|DAILY|WEEKLY>_CRON
+(Automation) or with `dagster schedule start --start-all`. REVWH_<HOURLY|DAILY|WEEKLY>_CRON
 replace a job's cron."""
 
 import os
@@ -33,7 +33,6 @@ WEEKLY_MODELS = (
     "cohort_retention_monthly cohort_revenue_monthly"
 )
 
-
 SCHEDULES_ENV = "REVWH_SCHEDULES"
 
 
@@ -49,22 +48,19 @@ def default_status() -> DefaultScheduleStatus:
     return DefaultScheduleStatus.RUNNING if value == "running" else DefaultScheduleStatus.STOPPED
 
 
-def cron(job: str, default: str) -> str:
-    """The job's cron: REVWH_<JOB>_CRON, else `default`."""
-    return os.environ.get(f"REVWH_{job.upper()}_CRON", default).strip()
-
-
 def schedule(job, name: str, default_cron: str) -> ScheduleDefinition:
+    """The job's schedule on REVWH_<NAME>_CRON, else `default_cron`."""
     variable = f"REVWH_{name.upper()}_CRON"
     try:
         return ScheduleDefinition(
             job=job,
-            cron_schedule=cron(name, default_cron),
+            cron_schedule=os.environ.get(variable, default_cron).strip(),
             execution_timezone=timezone(),
             default_status=default_status(),
         )
     except DagsterInvalidDefinitionError as error:
-        raise ValueError(f"{variable} is not a valid cron schedule: {error}") from None
+        # Dagster's message says which, the cron or the time zone; name where each comes from
+        raise ValueError(f"{variable} / REVWH_SCHEDULE_TIMEZONE: {error}") from None
 
 
 hourly_job = define_asset_job(

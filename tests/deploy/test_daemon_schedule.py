@@ -4,8 +4,8 @@ Dagster's storage in PostgreSQL. The hourly schedule, running by default (REVWH_
 and firing each minute (REVWH_HOURLY_CRON), ticks; its run goes through the run queue, is
 launched on the code server and loads Stripe from the stand-in, started as a live server
 (`revwh sandbox serve-stripe`), into a copy of the small world's warehouse. Once Stripe is
-loaded the run is cancelled through the run coordinator (its dbt build is what the other
-tests cover, and takes minutes here), which keeps the test near a minute.
+loaded (and the app database) the run is cancelled through the run coordinator: its dbt
+build is what other tests cover, and takes minutes here. About a minute or two in all.
 """
 
 from __future__ import annotations
