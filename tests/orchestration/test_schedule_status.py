@@ -45,5 +45,5 @@ def test_a_jobs_cron_can_be_replaced(reload_schedules):
         "daily_build": "30 5 * * *",
         "weekly_health": "0 6 * * 1",
     }
-    with pytest.raises(ValueError, match="REVWH_DAILY_CRON.*invalid cron schedule 'every day'"):
+    with pytest.raises(ValueError, match=r"REVWH_DAILY_CRON.*invalid cron schedule 'every day'"):
         reload_schedules(REVWH_DAILY_CRON="every day")
