@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -262,6 +263,29 @@ class Warehouse:
         finally:
             holder_file.unlink(missing_ok=True)
             lock.release()
+
+    def backup(self, destination: str | Path, wait_seconds: float | None = None) -> Path:
+        """A consistent copy of the DuckDB file at `destination`: a `.duckdb` file, or a
+        folder to write `<name>-<UTC time>.duckdb` in. It is taken between runs: holding the writer lock
+        as a run does (waiting for one that writes, see `writer`), after a checkpoint has
+        moved the write-ahead log into the file; the copy gets its name only when complete.
+        A PostgreSQL warehouse is backed up with PostgreSQL's own tools (pg_dump)."""
+        if self.is_postgres:
+            raise ValueError(
+                f"{self}: a PostgreSQL warehouse is backed up with pg_dump, not copied"
+            )
+        target = Path(destination).expanduser()
+        if target.is_dir() or target.suffix != ".duckdb":
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+            target = target / f"{self.path.stem}-{stamp}.duckdb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{target.name}.partial")
+        with self.writer(wait_seconds):
+            with self.connect(read_only=False) as con:
+                con.execute("CHECKPOINT")
+            shutil.copyfile(self.path, partial)
+        partial.replace(target)
+        return target
 
     # ------------------------------------------------------------------ SQL
 

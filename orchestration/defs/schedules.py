@@ -1,9 +1,20 @@
 """Jobs and their schedules. Times are in REVWH_SCHEDULE_TIMEZONE (default UTC); every job
-writes the warehouse, and the run queue lets one such run go at a time (dagster.yaml)."""
+writes the warehouse, and the run queue lets one such run go at a time (dagster.yaml).
+
+The schedules start stopped unless REVWH_SCHEDULES=running (the production compose file sets
+it): `dagster dev` on a laptop never starts loading on its own. Switch them on in the UI
+(Automation) or with `dagster schedule start --start-all`. REVWH_<HOURLY|DAILY|WEEKLY>_CRON
+replace a job's cron."""
 
 import os
 
-from dagster import AssetSelection, ScheduleDefinition, define_asset_job
+from dagster import (
+    AssetSelection,
+    DagsterInvalidDefinitionError,
+    DefaultScheduleStatus,
+    ScheduleDefinition,
+    define_asset_job,
+)
 from dagster_dbt import build_dbt_asset_selection
 
 from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS
@@ -22,9 +33,34 @@ WEEKLY_MODELS = (
     "cohort_retention_monthly cohort_revenue_monthly"
 )
 
+SCHEDULES_ENV = "REVWH_SCHEDULES"
+
 
 def timezone() -> str:
     return os.environ.get("REVWH_SCHEDULE_TIMEZONE", "UTC")
+
+
+def default_status() -> DefaultScheduleStatus:
+    """REVWH_SCHEDULES: `running` or `stopped` (the default)."""
+    value = os.environ.get(SCHEDULES_ENV, "stopped").strip().lower()
+    if value not in ("running", "stopped"):
+        raise ValueError(f"{SCHEDULES_ENV} must be 'running' or 'stopped', not {value!r}")
+    return DefaultScheduleStatus.RUNNING if value == "running" else DefaultScheduleStatus.STOPPED
+
+
+def schedule(job, name: str, default_cron: str) -> ScheduleDefinition:
+    """The job's schedule on REVWH_<NAME>_CRON, else `default_cron`."""
+    variable = f"REVWH_{name.upper()}_CRON"
+    try:
+        return ScheduleDefinition(
+            job=job,
+            cron_schedule=os.environ.get(variable, default_cron).strip(),
+            execution_timezone=timezone(),
+            default_status=default_status(),
+        )
+    except DagsterInvalidDefinitionError as error:
+        # Dagster's message says which, the cron or the time zone; name where each comes from
+        raise ValueError(f"{variable} / REVWH_SCHEDULE_TIMEZONE: {error}") from None
 
 
 hourly_job = define_asset_job(
@@ -66,7 +102,7 @@ DAILY_CRON = "30 5 * * *"
 WEEKLY_CRON = "0 6 * * 1"
 
 schedules = [
-    ScheduleDefinition(job=hourly_job, cron_schedule=HOURLY_CRON, execution_timezone=timezone()),
-    ScheduleDefinition(job=daily_job, cron_schedule=DAILY_CRON, execution_timezone=timezone()),
-    ScheduleDefinition(job=weekly_job, cron_schedule=WEEKLY_CRON, execution_timezone=timezone()),
+    schedule(hourly_job, "hourly", HOURLY_CRON),
+    schedule(daily_job, "daily", DAILY_CRON),
+    schedule(weekly_job, "weekly", WEEKLY_CRON),
 ]
