@@ -109,3 +109,57 @@ def test_an_older_duckdb_reads_every_mart_and_its_descriptions(
     assert len([c for c in seen["columns"] if c[0] in models]) > 300
     kpi_columns = {column: comment for table, column, comment in seen["columns"] if table == "kpis"}
     assert len(kpi_columns["kpi"]) > 10
+
+
+def test_python_recipe_reads_the_copy_read_only(published_copy):
+    """docs/bi.md, Python: duckdb.connect(path, read_only=True)."""
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        months = con.sql(
+            "select * from marts.mrr_summary_monthly order by month desc limit 12"
+        ).fetchall()
+        comments = con.sql(
+            "select column_name, comment from duckdb_columns() where table_name = 'kpis'"
+        ).fetchall()
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("delete from marts.kpis")
+    assert len(months) == 12
+    assert comments and all(comment for _, comment in comments)
+
+
+def test_cli_recipe_reads_the_copy(published_copy, tmp_path):
+    """docs/bi.md, DuckDB CLI: `uvx --from duckdb-cli duckdb -readonly <copy>` (DuckDB's CLI
+    from PyPI, run by uv)."""
+    uv = uv_executable()
+    if uv is None:
+        skip_unless_ci("uv is neither on PATH nor in .tools/bin (run `make install`)")
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        (expected,) = con.execute("select count(*) from marts.mrr_summary_monthly").fetchone()
+    done = subprocess.run(
+        [uv, "tool", "run", "--isolated", "--from", "duckdb-cli", "duckdb", "-readonly",
+         "-json", str(published_copy), "-c",
+         "select count(*) as months from marts.mrr_summary_monthly"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    if done.returncode != 0 and "Failed to fetch" in done.stderr:
+        skip_unless_ci(f"uv could not download duckdb-cli: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [{"months": expected}]
+
+
+def test_superset_recipe_reads_the_copy_through_sqlalchemy(published_copy):
+    """docs/bi.md, Superset: duckdb-engine's URL with access_mode=read_only."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(f"duckdb:///{published_copy}?access_mode=read_only")
+    try:
+        with engine.connect() as connection:
+            kpis = connection.execute(text("select count(*) from marts.kpis")).scalar()
+            comment = inspect(connection).get_table_comment("kpis", schema="marts")
+            with pytest.raises(SQLAlchemyError, match="read-only"):
+                connection.execute(text("create table marts.scratch (x int)"))
+    finally:
+        engine.dispose()
+    with duckdb.connect(str(published_copy), read_only=True) as con:
+        assert kpis == con.execute("select count(*) from marts.kpis").fetchone()[0] > 0
+    assert comment["text"].startswith("The KPI table")
