@@ -33,8 +33,8 @@ from core.warehouse import Warehouse
 PUBLISHED_ENV = "REVWH_PUBLISHED_WAREHOUSE"
 STORAGE_VERSION_ENV = "REVWH_PUBLISHED_STORAGE_VERSION"
 # DuckDB's STORAGE_VERSION values the copy may be written in; a file in one is read by that
-# DuckDB release and every later one. v1.0.0 (the format of v0.10 to v1.1) is read by every
-# DuckDB since v0.10, the oldest the BI tools' drivers still bundle.
+# DuckDB release and every later one. v1.0.0 (the format DuckDB 0.10 to 1.1 write) is read
+# by every DuckDB since 0.10, older than any the BI tools' drivers bundle today.
 STORAGE_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v2.0.0")
 DEFAULT_STORAGE_VERSION = "v1.0.0"
 META_SCHEMA = "marts"
@@ -178,8 +178,8 @@ def publish_marts(
     storage_version: str | None = None,
 ) -> PublishResult:
     """Copy every table and view of `schemas` (as tables, same column types and comments)
-    into a new DuckDB file, written in `storage_version` (see `resolve_storage_version`), and swap
-    it atomically onto the published path. Pass `connection` when the caller already holds
+    into a new DuckDB file, written in `storage_version` (see `resolve_storage_version`),
+    and swap it atomically onto the published path. Pass `connection` when the caller already holds
     the warehouse's read-write connection; otherwise the warehouse is opened here (and
     closed). Returns what was published; on any failure the temporary file is removed and
     the published file is left as it was."""
