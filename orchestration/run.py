@@ -23,6 +23,7 @@ RUN_JOB = "revwh_run"
 # the source read only to reconcile (its load, the reconciliation marts' check)
 RECONCILIATION_SOURCE = "chartmogul"
 PUBLISHED = "published_marts"
+DOCS = "dbt_docs"
 # the sources a run loads by default: every one loaded on its own (reconcile=True reads
 # ChartMogul)
 LOADED_SOURCES = LOADED_SOURCE_NAMES
@@ -43,11 +44,17 @@ def loads() -> dict:
 
 
 def run_selection(
-    sources: Iterable[str], *, reconcile: bool, publish: bool, models: bool = True
+    sources: Iterable[str],
+    *,
+    reconcile: bool,
+    publish: bool,
+    models: bool = True,
+    docs: bool = False,
 ) -> AssetSelection:
     """The loads of `sources`, every dbt model but the reconciliation's, and optionally the
-    reconciliation (the ChartMogul load, its dbt models and the check `mrr_within_threshold`)
-    and the published copy; each with its checks. models=False: the loads alone."""
+    reconciliation (the ChartMogul load, its dbt models and the check `mrr_within_threshold`),
+    the published copy and the dbt docs site beside it; each with its checks. models=False:
+    the loads alone."""
     from alerts.reconciliation import ASSET_NAME, CHECK_NAME
     from orchestration.defs.chartmogul.assets import model_key, reconciliation_models
 
@@ -56,7 +63,7 @@ def run_selection(
         AssetSelection.assets(assets["warehouse_models"]) if models else AssetSelection.assets()
     )
     if not models:
-        reconcile = publish = False
+        reconcile = publish = docs = False
     load_assets = loads()
     for source in sources:
         selection = selection | AssetSelection.assets(load_assets[source])
@@ -69,6 +76,8 @@ def run_selection(
         )
     if publish:
         selection = selection | AssetSelection.assets(PUBLISHED)
+    if docs:
+        selection = selection | AssetSelection.assets(DOCS)
     return selection
 
 
@@ -78,6 +87,7 @@ def materialize_warehouse(
     sources: Iterable[str] = LOADED_SOURCES,
     reconcile: bool = False,
     publish: bool = True,
+    docs: bool = False,
     models: bool = True,
     loggers: dict | None = None,
     instance: DagsterInstance | None = None,
@@ -88,7 +98,9 @@ def materialize_warehouse(
     `result.success` and the step and check events)."""
     job = define_asset_job(
         RUN_JOB,
-        selection=run_selection(sources, reconcile=reconcile, publish=publish, models=models),
+        selection=run_selection(
+            sources, reconcile=reconcile, publish=publish, models=models, docs=docs
+        ),
         executor_def=in_process_executor,
     )
     location = load()

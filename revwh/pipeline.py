@@ -64,6 +64,7 @@ class PipelineResult:
     checks_passed: int = 0
     reconciliation: Reconciliation | None = None  # None: not asked for
     published: str | None = None  # path of the published copy
+    docs: str | None = None  # path of the dbt docs site, when asked for
     seconds: float = 0.0
 
     @property
@@ -104,6 +105,8 @@ class PipelineResult:
             )
         if self.published:
             parts.append(f"marts published to {self.published}")
+        if self.docs:
+            parts.append(f"dbt docs at {self.docs}")
         return "; ".join(parts)
 
 
@@ -121,13 +124,15 @@ def run_pipeline(
     chartmogul_api_key: str | None = None,
     reconciliation_config: dict | None = None,
     publish: bool = True,
+    docs: bool = False,
 ) -> PipelineResult:
     """Load what `inputs` names into `warehouse` (DuckDB path or postgresql:// URL; default
     `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then build every model with var
     `as_of`, run the checks, reconcile with ChartMogul when asked (key from
     CHARTMOGUL_API_KEY unless given) and publish the marts. `reconciliation_config`
     ({days, month_ends, threshold_percent, top_customers}) overrides the reconciliation's
-    dbt vars (ingestion/chartmogul/settings.py).
+    dbt vars (ingestion/chartmogul/settings.py). `docs`: also publish the dbt docs site
+    beside the published copy (as the daily job does; 30 s and more).
 
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
@@ -227,6 +232,7 @@ def run_pipeline(
             sources=sources,
             reconcile=reconcile,
             publish=publish,
+            docs=docs,
             models=build_models,
             loggers={"console": progress_logger(handler)},
         )
@@ -320,6 +326,11 @@ def _collect(run, result: PipelineResult, handler, target: Warehouse, load_steps
         result.reconciliation = Reconciliation(None, result.failed_loads[RECONCILIATION_SOURCE])
     for event in run.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
-        if materialization.asset_key.to_user_string() == "published_marts":
+        name = materialization.asset_key.to_user_string()
+        if name in ("published_marts", "dbt_docs"):
             path = materialization.metadata.get("path")
-            result.published = str(path.value) if path is not None else None
+            value = str(path.value) if path is not None else None
+            if name == "published_marts":
+                result.published = value
+            else:
+                result.docs = value

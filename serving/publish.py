@@ -9,6 +9,10 @@ blocks the pipeline.
 
     result = publish_marts("warehouse/revenue.duckdb")   # -> warehouse/published/revenue.duckdb
     con = connect_published()                            # read_only
+
+The copy is written in an older storage format (REVWH_PUBLISHED_STORAGE_VERSION, default
+v1.0.0) than the project's DuckDB writes, since BI tools bundle DuckDB 1.x, which refuses
+newer files; the tables' and columns' comments (dbt's descriptions) are copied with them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ import duckdb
 from core.warehouse import Warehouse
 
 PUBLISHED_ENV = "REVWH_PUBLISHED_WAREHOUSE"
+STORAGE_VERSION_ENV = "REVWH_PUBLISHED_STORAGE_VERSION"
+# DuckDB's STORAGE_VERSION values the copy may be written in; a file in one is read by that
+# DuckDB release and every later one. v1.0.0 (the format DuckDB 0.10 to 1.1 write) is read
+# by every DuckDB since 0.10, older than any the BI tools' drivers bundle today.
+STORAGE_VERSIONS = ("v1.0.0", "v1.1.0", "v1.2.0", "v1.3.0", "v1.4.0", "v1.5.0", "v2.0.0")
+DEFAULT_STORAGE_VERSION = "v1.0.0"
 META_SCHEMA = "marts"
 META_TABLE = "_published"
 # connect_published's catalog name: not the file's stem, which may equal a schema ("marts")
@@ -41,6 +51,7 @@ class PublishResult:
     bytes: int = 0
     seconds: float = 0.0
     published_at: datetime | None = None
+    storage_version: str = ""
 
     def summary(self) -> str:
         return (
@@ -59,6 +70,19 @@ def published_path(warehouse: str | Path, published: str | Path | None = None) -
     warehouse."""
     chosen = published or os.environ.get(PUBLISHED_ENV) or default_published_path(warehouse)
     return Path(chosen)
+
+
+def resolve_storage_version(chosen: str | None = None) -> str:
+    """The given storage version, else REVWH_PUBLISHED_STORAGE_VERSION, else v1.0.0; raises
+    ValueError (one line naming the setting and its values) for any other."""
+    source = "storage_version" if chosen else STORAGE_VERSION_ENV
+    value = (chosen or os.environ.get(STORAGE_VERSION_ENV) or DEFAULT_STORAGE_VERSION).strip()
+    if value not in STORAGE_VERSIONS:
+        raise ValueError(
+            f"{source}: {value!r} is not a storage version the published copy can be written "
+            f"in; use one of {', '.join(STORAGE_VERSIONS)} (the oldest DuckDB that reads it)"
+        )
+    return value
 
 
 def quote_ident(name: str) -> str:
@@ -94,6 +118,37 @@ def _relations(con: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> list[t
     ]
 
 
+def _copy_comments(
+    con: duckdb.DuckDBPyConnection, database: str, alias: str, relations: list[tuple[str, str]]
+) -> None:
+    """The tables' (or views') and columns' comments of `relations` onto their copies under
+    `alias`: CREATE TABLE AS keeps neither."""
+    wanted = set(relations)
+    comments = con.execute(
+        """
+        select schema_name, table_name, null as column_name, comment from duckdb_tables()
+        where database_name = ? and comment is not null
+        union all
+        select schema_name, view_name, null, comment from duckdb_views()
+        where database_name = ? and comment is not null
+        union all
+        select schema_name, table_name, column_name, comment from duckdb_columns()
+        where database_name = ? and comment is not null
+        """,
+        [database, database, database],
+    ).fetchall()
+    for schema, name, column, comment in comments:
+        if (schema, name) not in wanted:
+            continue
+        target = f"{alias}.{quote_ident(schema)}.{quote_ident(name)}"
+        if column is None:
+            con.execute(f"comment on table {target} is {quote_literal(comment)}")
+        else:
+            con.execute(
+                f"comment on column {target}.{quote_ident(column)} is {quote_literal(comment)}"
+            )
+
+
 def _fsync(path: Path) -> None:
     flags = (os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if path.is_dir() else os.O_RDONLY
     try:
@@ -120,13 +175,16 @@ def publish_marts(
     schemas: Iterable[str] = ("marts",),
     *,
     connection: duckdb.DuckDBPyConnection | None = None,
+    storage_version: str | None = None,
 ) -> PublishResult:
-    """Copy every table and view of `schemas` (as tables, same column types) into a new
-    DuckDB file and swap it atomically onto the published path. Pass `connection` when the
-    caller already holds the warehouse's read-write connection; otherwise the warehouse is
-    opened here (and closed). Returns what was published; on any failure the temporary
-    file is removed and the published file is left as it was."""
+    """Copy every table and view of `schemas` (as tables, same column types and comments)
+    into a new DuckDB file, written in `storage_version` (see `resolve_storage_version`),
+    and swap it atomically onto the published path. Pass `connection` when the caller already holds
+    the warehouse's read-write connection; otherwise the warehouse is opened here (and
+    closed). Returns what was published; on any failure the temporary file is removed and
+    the published file is left as it was."""
     started = time.perf_counter()
+    version = resolve_storage_version(storage_version)
     warehouse = Path(warehouse)
     target = published_path(warehouse, published)
     schemas = list(dict.fromkeys(schemas))
@@ -147,7 +205,10 @@ def publish_marts(
         (database,) = con.execute("select current_database()").fetchone()
         # fully qualified: a warehouse file named like a schema (marts.duckdb) is ambiguous
         source = quote_ident(database)
-        con.execute(f"attach {quote_literal(str(temp))} as {alias}")
+        con.execute(
+            f"attach {quote_literal(str(temp))} as {alias} "
+            f"(storage_version {quote_literal(version)})"
+        )
         attached = True
         for schema in dict.fromkeys([*schemas, META_SCHEMA]):
             con.execute(f"create schema if not exists {alias}.{quote_ident(schema)}")
@@ -157,6 +218,7 @@ def publish_marts(
             con.execute(f"create table {alias}.{qualified} as select * from {source}.{qualified}")
             (count,) = con.execute(f"select count(*) from {alias}.{qualified}").fetchone()
             rows[f"{schema}.{name}"] = int(count)
+        _copy_comments(con, database, alias, relations)
         published_at = datetime.now(UTC)
         meta = f"{alias}.{quote_ident(META_SCHEMA)}.{quote_ident(META_TABLE)}"
         con.execute(
@@ -201,6 +263,7 @@ def publish_marts(
         bytes=target.stat().st_size,
         seconds=time.perf_counter() - started,
         published_at=published_at,
+        storage_version=version,
     )
 
 

@@ -22,7 +22,7 @@ from orchestration.defs.app_db.assets import app_db_load
 from orchestration.defs.cost_sheets.assets import cost_sheets_load
 from orchestration.defs.dbt.assets import DBT_SCOPE_TAG, warehouse_models
 from orchestration.defs.fx.assets import fx_load
-from orchestration.defs.serving.assets import published_marts
+from orchestration.defs.serving.assets import dbt_docs, published_marts
 from orchestration.defs.stripe.assets import stripe_load
 
 # run tag limited to one concurrent run by the run queue (see dagster.yaml)
@@ -82,10 +82,11 @@ daily_job = define_asset_job(
     # the contract validations of the hourly loads' raw tables
     | AssetSelection.checks_for_assets(stripe_load, app_db_load)
     | AssetSelection.assets(warehouse_models)
-    | AssetSelection.groups("reconciliation", "reports"),
+    | AssetSelection.groups("reconciliation", "reports")
+    | AssetSelection.assets(dbt_docs),
     description="Cost sheets and FX, the contract checks of every raw table, the full dbt "
     "build with every test (cohorts, CLV, KPIs, the KPI snapshot), the ChartMogul "
-    "reconciliation and the published copy.",
+    "reconciliation, the published copy and the dbt docs site beside it.",
     tags=WRITES_WAREHOUSE,
 )
 

@@ -88,9 +88,9 @@ def dbt_args(
     full_refresh: bool = False,
     threads: int | None = None,
 ) -> list[str]:
-    """The arguments of one dbt command; the vars never carry the as-of date (see
-    RunSettings.dbt_env)."""
-    args = [command, "--vars", json.dumps(settings.dbt_vars, default=str)]
+    """The arguments of one dbt command (`build`, `docs generate`, ...); the vars never carry
+    the as-of date (see RunSettings.dbt_env)."""
+    args = [*command.split(), "--vars", json.dumps(settings.dbt_vars, default=str)]
     if select:
         args += ["--select", select]
     if exclude:

@@ -171,3 +171,45 @@ def test_contract_checks_run_on_postgres(postgres_run):
     assert regex.unexpected_count == 1 and regex.examples == ("EURO",)
     assert by_kind[("expect_column_values_to_be_unique", "id")].unexpected_count == 2
     assert len(broken.failures) == 2, broken.summary()
+
+
+MART_COMMENTS_PG = """
+    select c.relname, a.attname, obj_description(c.oid, 'pg_class'),
+           col_description(c.oid, a.attnum)
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+    where n.nspname = 'marts' and c.relkind in ('r', 'v', 'm', 'p')
+    order by 1, 2
+"""
+MART_COMMENTS_DUCKDB = """
+    select c.table_name, c.column_name, t.comment, c.comment
+    from duckdb_columns() c
+    join duckdb_tables() t using (database_name, schema_name, table_name)
+    where c.schema_name = 'marts' and c.database_name = current_database()
+    order by 1, 2
+"""
+
+
+def test_mart_descriptions_are_comments_on_postgres_as_on_duckdb(postgres_run, small_run):
+    """persist_docs: every mart's and mart column's description from the YAML is a comment in
+    PostgreSQL (pg_description), the same as in the DuckDB warehouse."""
+    url, result = postgres_run
+    assert result.ok, "\n".join(result.problems())
+    pg = _pg(url)
+    try:
+        with pg.cursor() as cur:
+            cur.execute(MART_COMMENTS_PG)
+            on_postgres = cur.fetchall()
+    finally:
+        pg.close()
+    done, duck_path, output = small_run
+    assert done.returncode == 0, output
+    with duckdb.connect(str(duck_path), read_only=True) as duck:
+        on_duckdb = duck.execute(MART_COMMENTS_DUCKDB).fetchall()
+
+    assert len(on_postgres) > 300
+    undescribed = [f"{table}.{column}" for table, column, _, text in on_postgres if not text]
+    assert not undescribed, undescribed
+    assert not [table for table, _, text, _ in on_postgres if not text]
+    assert on_postgres == on_duckdb

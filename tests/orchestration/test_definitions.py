@@ -132,6 +132,7 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     daily = _job_keys(defs, "daily_build")
     assert {"dlt_fx_fx_rates", "dlt_cost_sheets_cost_sheet_rows", "kpis", "kpi_snapshots"} <= daily
     assert {"cohort_retention_monthly", "chartmogul_reconciliation", "published_marts"} <= daily
+    assert "dbt_docs" in daily and "dbt_docs" not in hourly  # the docs site, once a day
 
     checks = {
         name: {(c.asset_key.to_user_string(), c.name) for c in _job_checks(defs, name)}
@@ -144,6 +145,7 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
 
     weekly = _job_keys(defs, "weekly_health")
     assert {"customer_health", "customer_segments", "clv_by_plan", "published_marts"} <= weekly
+    assert "dbt_docs" not in weekly
     assert not {"dlt_stripe_invoices", "kpis"} & weekly
 
 
@@ -171,6 +173,7 @@ def test_one_writer_at_a_time(defs, graph):
         "load_chartmogul",
         "reconciliation_models",
         "published_marts",
+        "dbt_docs",  # dbt opens the DuckDB file read-write to read its catalog
     }
     for assets_def in defs.assets:
         if (

@@ -335,3 +335,59 @@ def test_a_warehouse_named_like_its_schema(tmp_path):
         assert con.execute("select count(*) from marts.fct_mrr_monthly").fetchone() == (
             ROWS_PER_VERSION,
         )
+
+
+def _storage_version(con: duckdb.DuckDBPyConnection) -> str:
+    (tags,) = con.execute(
+        "select tags from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return tags["storage_version"]
+
+
+def test_the_copy_keeps_table_and_column_comments(warehouse, monkeypatch):
+    monkeypatch.delenv("REVWH_PUBLISHED_STORAGE_VERSION", raising=False)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            """
+            comment on table marts.dim_customers is 'One row per customer';
+            comment on column marts.dim_customers.ltv is 'Lifetime value, it''s in USD';
+            comment on view marts.mrr_by_month is 'MRR per month';
+            comment on table raw_stripe.invoices is 'not published';
+            """
+        )
+    result = publish_marts(warehouse)
+    assert result.storage_version == "v1.0.0"
+    with connect_published(result.path) as published:
+        tables = published.execute(
+            "select table_name, comment from duckdb_tables() "
+            "where database_name = current_database() and comment is not null order by 1"
+        ).fetchall()
+        columns = published.execute(
+            "select table_name, column_name, comment from duckdb_columns() "
+            "where database_name = current_database() and comment is not null order by 1, 2"
+        ).fetchall()
+        version = _storage_version(published)
+    assert tables == [("dim_customers", "One row per customer"), ("mrr_by_month", "MRR per month")]
+    assert columns == [("dim_customers", "ltv", "Lifetime value, it's in USD")]
+    assert version == "v1.0.0+"  # the format DuckDB 1.0 writes, not this DuckDB's own
+
+
+def test_the_storage_version_is_a_setting(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setenv("REVWH_PUBLISHED_STORAGE_VERSION", "v1.2.0")
+    from_env = publish_marts(warehouse, tmp_path / "from_env.duckdb")
+    explicit = publish_marts(warehouse, tmp_path / "explicit.duckdb", storage_version="v1.4.0")
+    assert (from_env.storage_version, explicit.storage_version) == ("v1.2.0", "v1.4.0")
+    for result, tag in ((from_env, "v1.2.0+"), (explicit, "v1.4.0+")):
+        with connect_published(result.path) as published:
+            assert _storage_version(published) == tag
+
+    monkeypatch.setenv("REVWH_PUBLISHED_STORAGE_VERSION", "1.4")
+    with pytest.raises(ValueError) as error:
+        publish_marts(warehouse, tmp_path / "never.duckdb")
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith("REVWH_PUBLISHED_STORAGE_VERSION: '1.4' is not")
+    assert "v1.0.0, v1.1.0" in message
+    assert not (tmp_path / "never.duckdb").exists()
+    with pytest.raises(ValueError, match=r"^storage_version: 'latest'"):
+        publish_marts(warehouse, tmp_path / "never.duckdb", storage_version="latest")
