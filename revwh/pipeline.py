@@ -201,9 +201,7 @@ def run_pipeline(
                 sources.remove("stripe")
         elif inputs.stripe_api:
             stripe_base = inputs.stripe_api_base
-            console.print(
-                f"[bold]Stripe API[/] {escape(stripe_base or 'STRIPE_API_BASE or api.stripe.com')}"
-            )
+            console.print(f"[bold]Stripe API[/] {escape(stripe_base or 'https://api.stripe.com')}")
         build_models = not result.failed_loads
         if not build_models:
             console.print("[red]Not building the models:[/] the Stripe stand-in did not start.")

@@ -14,8 +14,8 @@ from dagster._core.log_manager import get_log_record_metadata, has_log_record_me
 from rich.console import Console
 from rich.markup import escape
 
-# dagster-dbt logs each dbt event; the tally and the failures say what matters
-QUIET_STEPS = ("warehouse_models",)
+# the dbt steps: dagster-dbt logs each dbt event; the tally and the failures say what matters
+QUIET_STEPS = ("warehouse_models", "reconciliation_models")
 # during a quiet step, a line of counts at most this often
 PROGRESS_SECONDS = 10.0
 
