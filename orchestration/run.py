@@ -1,10 +1,12 @@
 """Materialize the warehouse's graph in this process, the way `revwh run` and `revwh demo`
 do: the same assets and checks as the code location, with resources given by the caller,
-one step after another (DuckDB takes one writer), on an ephemeral Dagster instance unless
-one is given."""
+one step after another (DuckDB takes one writer), on the Dagster instance in DAGSTER_HOME
+when it is set (so the UI of that instance, `make dagster`'s, shows the run), else on an
+ephemeral one."""
 
+import os
 from collections.abc import Iterable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 
 from dagster import (
     AssetCheckKey,
@@ -29,12 +31,60 @@ DOCS = "dbt_docs"
 LOADED_SOURCES = LOADED_SOURCE_NAMES
 
 
+class DagsterHomeError(RuntimeError):
+    """DAGSTER_HOME names no usable folder: the message says what to do."""
+
+
+def recording_instance() -> AbstractContextManager[DagsterInstance]:
+    """DAGSTER_HOME's instance when it is set, else an ephemeral one. Its pools are enforced
+    per run, not per step: the steps of an in-process run go one by one anyway, and a step's
+    pool slot would outlive a run killed mid-step (nothing frees it without the daemon), so
+    the next run would wait for it forever."""
+    from dagster._core.instance.ref import InstanceRef
+
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        return DagsterInstance.ephemeral()
+    if not os.path.isabs(home) or not os.path.isdir(home):
+        raise DagsterHomeError(
+            f"DAGSTER_HOME={home} is not an existing absolute folder: create it, or unset "
+            "DAGSTER_HOME to run without recording the run"
+        )
+    concurrency = dict(InstanceRef.from_dir(home).settings.get("concurrency") or {})
+    concurrency["pools"] = {**(concurrency.get("pools") or {}), "granularity": "run"}
+    ref = InstanceRef.from_dir(home, overrides={"concurrency": concurrency})
+    return DagsterInstance.from_ref(ref)
+
+
 def _assets_by_name() -> dict:
     return {
         getattr(a, "node_def", None) and a.node_def.name: a
         for a in load().assets
         if hasattr(a, "node_def")
     }
+
+
+def step_labels() -> dict[str, str]:
+    """What each check-only step checks, for progress lines: its op name (Dagster names it
+    `<asset key>_<check>`, e.g. dlt_app_db_accounts_contract_accounts) -> "check
+    contract_accounts on raw_app.accounts" (the asset's table, else its key)."""
+    location = load()
+    tables = {}
+    for asset in location.assets or []:
+        for spec in getattr(asset, "specs", ()):
+            table = spec.metadata.get("dagster/table_name")
+            table = str(getattr(table, "value", table) or spec.key.to_user_string())
+            # dbt's names start with the database: <schema>.<table> says it
+            tables[spec.key] = ".".join(table.split(".")[-2:])
+    labels = {}
+    for checks in location.asset_checks or []:
+        specs = list(checks.check_specs)
+        names = ", ".join(sorted({spec.name for spec in specs}))
+        on = ", ".join(
+            sorted({tables.get(spec.asset_key, spec.asset_key.to_user_string()) for spec in specs})
+        )
+        labels[checks.node_def.name] = f"check {names} on {on}"
+    return labels
 
 
 def loads() -> dict:
@@ -94,8 +144,8 @@ def materialize_warehouse(
     run_config: dict | None = None,
     tags: dict | None = None,
 ) -> ExecuteInProcessResult:
-    """Run the selected part of the graph; never raises for a failed step (check
-    `result.success` and the step and check events)."""
+    """Run the selected part of the graph on `instance` (default: `recording_instance()`);
+    never raises for a failed step (check `result.success` and the step and check events)."""
     job = define_asset_job(
         RUN_JOB,
         selection=run_selection(
@@ -115,7 +165,7 @@ def materialize_warehouse(
     if loggers:
         # Dagster starts only the loggers named in the run config (else its own console one)
         run_config = {**(run_config or {}), "loggers": {name: {} for name in loggers}}
-    owned = nullcontext(instance) if instance is not None else DagsterInstance.ephemeral()
+    owned = nullcontext(instance) if instance is not None else recording_instance()
     with owned as active:
         return defs.resolve_job_def(RUN_JOB).execute_in_process(
             instance=active, raise_on_error=False, run_config=run_config, tags=tags

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingestion.contracts import CONTRACTS_DIR, Contract, parse
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import great_expectations as gx
-from great_expectations.core import ExpectationSuite
-
-from ingestion.contracts import CONTRACTS_DIR, Contract, parse
+if TYPE_CHECKING:
+    from great_expectations.core import ExpectationSuite
 
 RAW_GLOB = "raw_*/*.yml"
 
@@ -103,6 +104,11 @@ def _number(value: Decimal) -> int | float:
 
 def build_suite(table: ContractTable) -> ExpectationSuite:
     """The expectation suite of one contract table (not added to any context)."""
+    # imported here: listing the contract tables (the Dagster definitions do, at every
+    # start) must not pay for great-expectations' import, about half of their load time
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuite
+
     contract = table.contract
     expectations: list = []
     for name, col in contract.columns.items():

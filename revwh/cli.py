@@ -27,7 +27,8 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 kpis_app = typer.Typer(help="The KPI table (marts.kpis).", no_args_is_help=True)
 app.add_typer(kpis_app, name="kpis")
-console = Console()
+# a message is one line however narrow the terminal, and in a log (a pipe wraps at 80)
+console = Console(soft_wrap=True)
 # dlt warns about every all-null Stripe field it cannot type yet; nothing for a user to do
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
@@ -311,6 +312,25 @@ def load_command(
         raise typer.Exit(1)
 
 
+def _stripe_api_wanted(api_base: str | None) -> bool:
+    """Load Stripe from its API? Yes when a key is set; no (Stripe is skipped) when neither a
+    key nor an API base is; an API base without a key stops the run in one line."""
+    from ingestion.stripe.api import StripeConfigError, resolve_api_key
+
+    try:
+        resolve_api_key(None)
+    except StripeConfigError as exc:
+        if api_base is None:
+            return False
+        console.print(
+            f"[bold red]error:[/] {escape(str(exc).rstrip('.'))}; the Stripe API at "
+            f"{escape(api_base)} needs one.",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    return True
+
+
 def _parse_vars(value: str | None) -> dict:
     if not value:
         return {}
@@ -353,22 +373,50 @@ def run_command(
             "--stripe-fixtures",
             metavar="DIR",
             help="Stripe objects as <resource>.jsonl (a sandbox world's stripe/ folder or an "
-            "export), served through the Stripe stand-in and loaded by the Stripe source.",
+            "export), served through the Stripe stand-in and loaded by the Stripe source. "
+            "Without it, Stripe is loaded from its API when a key is set (STRIPE_API_KEY or "
+            ".dlt/secrets.toml).",
+        ),
+    ] = None,
+    stripe_api_base: Annotated[
+        str | None,
+        typer.Option(
+            "--stripe-api-base",
+            metavar="URL",
+            help="The Stripe API to load from, e.g. `revwh sandbox serve-stripe` "
+            "(env STRIPE_API_BASE; default Stripe's own).",
+        ),
+    ] = None,
+    stripe_rps: Annotated[
+        float | None,
+        typer.Option(
+            "--stripe-rps",
+            metavar="N",
+            help="Stripe API requests per second (default: 25 for test keys, 100 for live; "
+            "0: no limit).",
         ),
     ] = None,
     fx_rates: Annotated[
         str | None,
-        typer.Option("--fx-rates", metavar="CSV", help="fx_rates.csv path or URL."),
+        typer.Option(
+            "--fx-rates", metavar="CSV", help="fx_rates.csv path or URL (env REVWH_FX_RATES)."
+        ),
     ] = None,
     app_db: Annotated[
         str | None,
         typer.Option(
-            "--app-db", metavar="URL", help="App database: SQLAlchemy URL or SQLite file."
+            "--app-db",
+            metavar="URL",
+            help="App database: SQLAlchemy URL or SQLite file (env REVWH_APP_DB).",
         ),
     ] = None,
     cost_sheets: Annotated[
         str | None,
-        typer.Option("--cost-sheets", metavar="DIR", help="Folder or fsspec URL of cost sheets."),
+        typer.Option(
+            "--cost-sheets",
+            metavar="DIR",
+            help="Folder or fsspec URL of cost sheets (env REVWH_COST_SHEETS).",
+        ),
     ] = None,
     warehouse: Annotated[
         str | None,
@@ -410,11 +458,14 @@ def run_command(
         typer.Option(help="Publish a read-only copy of the marts for analysts and BI tools."),
     ] = True,
 ) -> None:
-    """The whole pipeline on files, as the Dagster graph in this process: replay Stripe
-    fixtures through the Stripe stand-in, load the other inputs given (none is required),
-    build and test every dbt model as of a date, run the quality checks, optionally reconcile
-    with ChartMogul, and publish the marts. Exits 1 when a load, a model, a test or a check
-    fails."""
+    """The whole pipeline, as the Dagster graph in this process: load Stripe from its API
+    (or replay fixture files through the Stripe stand-in) and the other inputs given here or
+    in the environment (none is required), build and test every dbt model as of a date, run
+    the quality checks, optionally reconcile with ChartMogul, and publish the marts. The same
+    command serves the sandbox and production. Exits 1 when a load, a model, a test or a
+    check fails."""
+    from ingestion.run import LoadOptions
+    from orchestration.run import DagsterHomeError
     from revwh.pipeline import Inputs, run_pipeline
 
     as_of_date = _parse_as_of(as_of)
@@ -422,8 +473,25 @@ def run_command(
     warehouse = _check_warehouse(warehouse)
     if stripe_fixtures is not None and not stripe_fixtures.is_dir():
         raise _bad("--stripe-fixtures", f"no such folder: {stripe_fixtures}")
+    if stripe_fixtures is not None and (stripe_api_base or stripe_rps is not None):
+        raise _bad(
+            "--stripe-fixtures",
+            "give either --stripe-fixtures (a replay) or the API's --stripe-api-base / "
+            "--stripe-rps, not both",
+        )
+    # what is not given comes from the environment, as `revwh load` and Dagster read it
+    configured = LoadOptions.from_env(
+        stripe_api_base=stripe_api_base, app_db=app_db, cost_sheets=cost_sheets, fx_rates=fx_rates
+    )
+    stripe_api = stripe_fixtures is None and _stripe_api_wanted(configured.stripe_api_base)
     inputs = Inputs(
-        stripe_fixtures=stripe_fixtures, app_db=app_db, cost_sheets=cost_sheets, fx_rates=fx_rates
+        stripe_fixtures=stripe_fixtures,
+        stripe_api=stripe_api,
+        stripe_api_base=configured.stripe_api_base if stripe_api else None,
+        stripe_requests_per_second=stripe_rps,
+        app_db=configured.app_db,
+        cost_sheets=configured.cost_sheets,
+        fx_rates=configured.fx_rates,
     )
     try:
         result = run_pipeline(
@@ -438,9 +506,15 @@ def run_command(
             chartmogul_api_base=chartmogul_api_base,
             publish=publish,
         )
-    except WarehouseLockedError as exc:
+    except (WarehouseLockedError, DagsterHomeError) as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
+    if result.dagster_home:
+        console.print(
+            f"Run {result.run_id} recorded in the Dagster instance {escape(result.dagster_home)}"
+            " (DAGSTER_HOME): its UI shows it",
+            highlight=False,
+        )
     if result.build is not None and not result.build.success:
         console.print(escape(result.build.describe_failures()), highlight=False)
     if not result.ok:
@@ -461,14 +535,30 @@ def demo(
     seed: Annotated[int, typer.Option()] = 42,
     as_of: AsOf = None,
     scale: Annotated[str, typer.Option()] = "small",
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--warehouse",
+            metavar="PATH",
+            help="The DuckDB file to write (default: the one every command reads, env "
+            "REVWH_WAREHOUSE or warehouse/revenue.duckdb); never one the demo did not write.",
+        ),
+    ] = None,
 ) -> None:
     """The main job on the embedded default: simulate the business, then run the whole
     pipeline on it as `revwh run` does (Stripe through the stand-in, every other source,
-    dbt build) into the DuckDB warehouse next to --out, and print the last months of the
-    MRR bridge with the warehouse's MRR next to the ground truth."""
-    from revwh.demo import run_demo
+    dbt build) into the default warehouse, print the last months of the MRR bridge with the
+    warehouse's MRR next to the ground truth, and the next steps. With DAGSTER_HOME set
+    (`make demo` sets the project's .dagster), Dagster's UI shows the run."""
+    from orchestration.run import DagsterHomeError
+    from revwh.demo import DemoError, run_demo
 
-    run_demo(out, seed, _parse_as_of(as_of, today()), scale, console)
+    day = _parse_as_of(as_of, today())
+    try:
+        run_demo(out, seed, day, scale, console, warehouse=warehouse)
+    except (DemoError, DagsterHomeError, WarehouseLockedError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command("reconcile")

@@ -4,11 +4,16 @@ the official SDK, the app database, cost sheets and FX rates, `dbt build`, the q
 checks, the reconciliation against the ChartMogul stand-in holding the same business, the
 published copy), and show what landed next to what the simulator knows: raw row counts, the
 last months of the MRR bridge, the headline KPIs, the warehouse's MRR next to the ground
-truth and the reconciliation status."""
+truth and the reconciliation status, then what to do next.
+
+The demo writes the warehouse every other command reads by default (REVWH_WAREHOUSE, else
+warehouse/revenue.duckdb), so `revwh kpis export` and the rest work right after it; it marks
+the file as the demo's and never writes over a warehouse it did not write."""
 
 from __future__ import annotations
 
-from datetime import date
+import shutil
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from core.warehouse import Warehouse
 from sandbox.chartmogul import ChartMogulStandIn
 from sandbox.world.generate import STRIPE_RESOURCES, generate_world
 
@@ -39,6 +45,8 @@ BRIDGE_COLUMNS = (
     "paying_customers_end",
 )
 CENT = Decimal("0.01")
+# a table in the warehouse's main schema: the file holds the demo's sandbox business
+DEMO_MARKER = "revwh_demo"
 # the demo's ChartMogul is the local stand-in: this key never leaves the machine
 DEMO_CHARTMOGUL_KEY = "cm_demo_standin"
 # (kpi, label) of the company-wide headline, from marts.kpis on the as-of date
@@ -150,16 +158,110 @@ def _bridge_table(rows: list[tuple]) -> Table:
     return table
 
 
+class DemoError(RuntimeError):
+    """The demo cannot start: the message says why and what to pass."""
+
+
+def demo_warehouse(given: Path | str | None = None) -> Path:
+    """The DuckDB file the demo writes: `given`, else the default warehouse of every command.
+    Refuses a PostgreSQL warehouse and a file the demo did not write."""
+    target = Warehouse.of(given)
+    if target.is_postgres:
+        raise DemoError(
+            "the demo writes a DuckDB file, and REVWH_WAREHOUSE is a PostgreSQL URL: pass "
+            "--warehouse PATH (e.g. warehouse/demo.duckdb)"
+        )
+    if target.path.exists() and not _written_by_demo(target.path):
+        raise DemoError(
+            f"{_shown(target.path)} holds a warehouse the demo did not write, and the demo "
+            "would reload it with the sandbox business: pass --warehouse PATH (e.g. "
+            "warehouse/demo.duckdb) to run the demo elsewhere"
+        )
+    return target.path
+
+
+def _written_by_demo(path: Path) -> bool:
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return _has_table(con, "main", DEMO_MARKER)
+    except duckdb.Error:
+        # held by a writer, or not a DuckDB file: the run's own checks stop and say which
+        return True
+
+
+def _mark_as_demo(path: Path, scale: str, seed: int, as_of: date, world: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            f"CREATE OR REPLACE TABLE main.{DEMO_MARKER} AS SELECT ? AS scale, ? AS seed, "
+            "?::DATE AS as_of, ? AS world, now() AS written_at",
+            [scale, seed, as_of, str(world.resolve())],
+        )
+
+
+def _shown(path: Path | str) -> str:
+    """A path as a user in this folder would type it."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _uv_run() -> str:
+    """How to run a project command here: uv on PATH, else the uv `make` bootstrapped."""
+    if shutil.which("uv") is None and Path(".tools/bin/uv").exists():
+        return ".tools/bin/uv run"
+    return "uv run"
+
+
+def next_steps(warehouse: Path, result: PipelineResult, as_of: date) -> list[str]:
+    """What to do after a demo: where the published copy is and how to query it with what
+    the project installs, the KPI export, Dagster's UI and dbt's docs."""
+    uv = _uv_run()
+    lines = []
+    default = Warehouse.of(None)
+    pass_warehouse = (
+        "" if default.target == str(warehouse.resolve()) else f" --warehouse {_shown(warehouse)}"
+    )
+    if result.published:
+        published = _shown(result.published)
+        query = "select * from marts.mrr_summary_monthly order by month desc limit 3"
+        lines += [
+            f"The marts for BI tools and notebooks (read-only copy): {published}",
+            f"  query it: {uv} python -c \"import duckdb; duckdb.connect('{published}', "
+            f"read_only=True).sql('{query}').show()\"",
+        ]
+    start = (as_of - timedelta(days=6)).isoformat()
+    lines.append(
+        f"The KPIs as JSON: {uv} revwh kpis export --start {start} --end {as_of}{pass_warehouse}"
+    )
+    if result.run_id and result.dagster_home:
+        lines.append(
+            f"Dagster's UI with this run ({result.run_id[:8]}) and the whole graph: make dagster, "
+            "then http://127.0.0.1:3000/runs"
+        )
+    else:
+        lines.append(
+            "Dagster's UI on the whole graph: make dagster (a demo started by `make demo` "
+            "shows there as a run)"
+        )
+    docs = warehouse.parent / "published" / "docs" / "index.html"
+    if docs.exists():
+        lines.append(f"dbt's docs (models, columns, lineage): open {_shown(docs)} in a browser")
+    return lines
+
+
 def run_demo(
     out: Path,
     seed: int,
     as_of: date,
     scale: str = "small",
     console: Console | None = None,
-    warehouse: Path | None = None,
+    warehouse: Path | str | None = None,
 ) -> dict:
+    """Raises DemoError (nothing written) when the warehouse is not the demo's to write."""
     console = console or Console()
-    warehouse = warehouse or out.parent / "demo.duckdb"
+    warehouse = demo_warehouse(warehouse)
     with Progress(console=console, transient=True) as progress:
         manifest = generate_world(scale, seed, as_of, out, progress=progress)
     console.print(
@@ -179,6 +281,8 @@ def run_demo(
             chartmogul_api_base=chartmogul.url,
             chartmogul_api_key=DEMO_CHARTMOGUL_KEY,
         )
+    if warehouse.exists():
+        _mark_as_demo(warehouse, scale, seed, as_of, out)
 
     counts: dict[tuple[str, str], int] = {}
     bridge = mrr = None
@@ -261,6 +365,9 @@ def run_demo(
     problems = _problems(result, missing, mismatch)
     if problems:
         raise SystemExit("the demo failed:\n  " + "\n  ".join(problems))
+    console.print("[bold]Next steps[/]")
+    for line in next_steps(warehouse, result, as_of):
+        console.print(f"  {escape(line)}", highlight=False)
     return {
         "manifest": manifest,
         "counts": counts,
@@ -269,6 +376,8 @@ def run_demo(
         "reconciliation": result.reconciliation,
         "bridge": bridge,
         "mrr": mrr[0] if mrr else None,
+        "warehouse": warehouse,
+        "result": result,
     }
 
 

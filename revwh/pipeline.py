@@ -1,8 +1,9 @@
 """The whole pipeline in one call: materialize the Dagster graph of the code location in
 this process (the loads of the inputs given, every dbt model with its tests as checks, the
 contract and freshness checks, optionally the ChartMogul reconciliation, the published copy
-of the marts). Stripe fixtures are replayed through the Stripe stand-in. `revwh run` and
-`revwh demo` both go through `run_pipeline`."""
+of the marts). Stripe comes from its API (the live account, or any server speaking it such as
+the stand-in started by `revwh sandbox serve-stripe`) or from fixture files replayed through
+the Stripe stand-in. `revwh run` and `revwh demo` both go through `run_pipeline`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ class Inputs:
     """What to load; none is required. Paths or URLs as `revwh load` accepts them."""
 
     stripe_fixtures: Path | None = None  # a folder of <resource>.jsonl (or a world folder)
+    # the Stripe API (when no fixtures): key from STRIPE_API_KEY or dlt's secrets, read by the
+    # loader when it runs; base None: Stripe's own (or STRIPE_API_BASE)
+    stripe_api: bool = False
+    stripe_api_base: str | None = None
+    stripe_requests_per_second: float | None = None  # None: 25 for test keys, 100 for live
     app_db: str | None = None  # SQLAlchemy URL or SQLite file
     cost_sheets: str | None = None  # folder or fsspec URL
     fx_rates: str | None = None  # fx_rates.csv path or URL
@@ -66,6 +72,8 @@ class PipelineResult:
     published: str | None = None  # path of the published copy
     docs: str | None = None  # path of the dbt docs site, when asked for
     seconds: float = 0.0
+    run_id: str | None = None  # the Dagster run
+    dagster_home: str | None = None  # where the run is recorded (None: an ephemeral instance)
 
     @property
     def ok(self) -> bool:
@@ -137,17 +145,6 @@ def run_pipeline(
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
     failed step: check `ok`."""
-    from orchestration.defs.resources import run_resources
-    from orchestration.lib.resources import (
-        AlertsResource,
-        ChartMogulResource,
-        IngestionResource,
-        RunSettingsResource,
-    )
-    from orchestration.run import loads, materialize_warehouse
-
-    from .progress import RunProgressHandler, progress_logger
-
     console = console or Console()
     started = time.perf_counter()
     target = Warehouse.of(warehouse)
@@ -161,27 +158,55 @@ def run_pipeline(
         f"[bold]Warehouse[/] {escape(shown)}" + (", full refresh" if full_refresh else "")
     )
     given = {
-        "stripe": inputs.stripe_fixtures,
+        "stripe": inputs.stripe_fixtures or (inputs.stripe_api or None),
         "app": inputs.app_db,
         "costs": inputs.cost_sheets,
         "fx": inputs.fx_rates,
     }
-    # a replay serves Stripe fixtures: the other inputs are named as `revwh load` names them
-    flags = {s.name: s.input_option for s in SOURCES} | {"stripe": "--stripe-fixtures"}
+    # the other inputs are named as `revwh load` names them
+    flags = {s.name: f"{s.input_option} or {s.input_env}" for s in SOURCES} | {
+        "stripe": "--stripe-fixtures, or STRIPE_API_KEY for the API"
+    }
     for source, value in given.items():
         if value is None:
             console.print(f"[dim]{source}: skipped (no {flags[source]})[/]")
     sources = [s for s, value in given.items() if value is not None]
 
+    # Dagster, dbt, dlt and the definitions take seconds to load (tens on a busy machine):
+    # say so first, not silently
+    console.print("Loading the pipeline (Dagster definitions)...", highlight=False)
+    loading = time.perf_counter()
+    from orchestration.definitions import load
+    from orchestration.defs.resources import run_resources
+    from orchestration.lib.resources import (
+        AlertsResource,
+        ChartMogulResource,
+        IngestionResource,
+        RunSettingsResource,
+    )
+    from orchestration.run import loads, materialize_warehouse, recording_instance, step_labels
+
+    from .progress import RunProgressHandler, progress_logger
+
+    load()
+    console.print(f"  loaded in {time.perf_counter() - loading:.1f} s", highlight=False)
+
     with ExitStack() as stack:
+        # DAGSTER_HOME's instance (so `make dagster` shows the run), else an ephemeral one
+        instance = stack.enter_context(recording_instance())
         # one writing run at a time on a DuckDB file, and none while a reader holds it
         stack.enter_context(target.writer())
         target.check_writable()
-        stripe_base = None
+        stripe_base = replay = None
         if inputs.stripe_fixtures is not None:
-            stripe_base = _start_stripe(Path(inputs.stripe_fixtures), stack, result, console)
+            stripe_base = replay = _start_stripe(
+                Path(inputs.stripe_fixtures), stack, result, console
+            )
             if stripe_base is None:
                 sources.remove("stripe")
+        elif inputs.stripe_api:
+            stripe_base = inputs.stripe_api_base
+            console.print(f"[bold]Stripe API[/] {escape(stripe_base or 'https://api.stripe.com')}")
         build_models = not result.failed_loads
         if not build_models:
             console.print("[red]Not building the models:[/] the Stripe stand-in did not start.")
@@ -198,7 +223,9 @@ def run_pipeline(
                 width=console.width,
                 force_terminal=console.is_terminal,
                 color_system=console.color_system,
-            )
+                soft_wrap=console.soft_wrap,
+            ),
+            labels=step_labels(),
         )
         (out / "logs").mkdir(parents=True, exist_ok=True)
         dbt_events = stack.enter_context((out / "logs" / "dbt_events.log").open("w"))
@@ -207,10 +234,11 @@ def run_pipeline(
             run_resources(
                 ingestion=IngestionResource(
                     warehouse=target.target,
-                    stripe_api_key=REPLAY_API_KEY if stripe_base else None,
+                    # the API: the loader reads the key when it runs (never in the run's
+                    # config); a replay: the stand-in's own key, and no request budget
+                    stripe_api_key=REPLAY_API_KEY if replay else None,
                     stripe_api_base=stripe_base,
-                    # local replay: no request budget
-                    stripe_requests_per_second=0 if stripe_base else None,
+                    stripe_requests_per_second=0 if replay else inputs.stripe_requests_per_second,
                     app_db=inputs.app_db,
                     cost_sheets=inputs.cost_sheets,
                     fx_rates=inputs.fx_rates,
@@ -235,7 +263,11 @@ def run_pipeline(
             docs=docs,
             models=build_models,
             loggers={"console": progress_logger(handler)},
+            instance=instance,
         )
+        result.run_id = run.run_id
+        if not instance.is_ephemeral:
+            result.dagster_home = instance.root_directory
     _collect(run, result, handler, target, {a.op.name: s for s, a in loads().items()})
     result.seconds = time.perf_counter() - started
     return result

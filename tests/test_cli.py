@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import stripe
 from typer.testing import CliRunner
 
 from revwh.cli import app
+from tests.conftest import REPO_ROOT
 
 runner = CliRunner()
 
@@ -144,14 +146,69 @@ def test_a_folder_as_warehouse_names_the_variable_it_came_from(tmp_path, monkeyp
 
 
 def test_demo_loads_the_world_into_the_warehouse(tmp_path, monkeypatch):
+    """The demo writes the warehouse every command reads by default, records its run in
+    DAGSTER_HOME's instance (as `make demo` does with the project's .dagster, whose settings
+    are used here) and ends with the next steps."""
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.instance.ref import InstanceRef
+
     monkeypatch.setenv("REVWH_PIPELINES_DIR", str(tmp_path / "pipelines"))
+    monkeypatch.delenv("REVWH_WAREHOUSE", raising=False)
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / ".dagster" / "dagster.yaml", home)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(
-        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-15", "--out", str(tmp_path / "world")]
+        app,
+        ["demo", "--scale", "tiny", "--as-of", "2026-11-15", "--out", "warehouse/sandbox"],
+        env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
     assert "raw_stripe" in result.output and "raw_app" in result.output
     assert "MRR of the simulated business" in result.output
-    assert (tmp_path / "demo.duckdb").exists()
+    assert (tmp_path / "warehouse" / "revenue.duckdb").exists()
+    steps = result.output[result.output.index("Next steps") :]
+    published = "warehouse/published/revenue.duckdb"
+    assert f"(read-only copy): {published}" in steps
+    assert f"python -c \"import duckdb; duckdb.connect('{published}', read_only=True)" in steps
+    # the default warehouse: no --warehouse to pass
+    assert "revwh kpis export --start 2026-11-09 --end 2026-11-15\n" in steps
+    assert "make dagster" in steps
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        runs = instance.get_runs()
+    assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
+    assert f"this run ({runs[0].run_id[:8]})" in steps
+    # what the next steps say works: the export reads the demo's warehouse by default
+    export = runner.invoke(app, ["kpis", "export", "--start", "2026-11-09", "--end", "2026-11-15"])
+    assert export.exit_code == 0, export.output
+    assert '"kpis"' in export.output
+
+
+def test_demo_never_writes_over_a_warehouse_it_did_not_write(tmp_path, monkeypatch):
+    import duckdb
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REVWH_WAREHOUSE", raising=False)
+    (tmp_path / "warehouse").mkdir()
+    with duckdb.connect("warehouse/revenue.duckdb") as con:
+        con.execute("create table precious as select 42 as answer")
+    result = runner.invoke(
+        app, ["demo", "--scale", "tiny", "--as-of", "2026-11-15"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "error: warehouse/revenue.duckdb holds a warehouse the demo did not write, and the "
+        "demo would reload it with the sandbox business: pass --warehouse PATH (e.g. "
+        "warehouse/demo.duckdb) to run the demo elsewhere"
+    ]
+    assert not (tmp_path / "warehouse" / "sandbox").exists()  # nothing generated either
+    postgres = runner.invoke(
+        app,
+        ["demo", "--as-of", "2026-11-15"],
+        env={"COLUMNS": "200", "REVWH_WAREHOUSE": "postgresql://u@127.0.0.1/x"},
+    )
+    assert postgres.exit_code == 1 and "REVWH_WAREHOUSE is a PostgreSQL URL" in postgres.output
 
 
 def test_load_all_skips_what_is_not_configured(tmp_path, monkeypatch):

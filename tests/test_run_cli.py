@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -15,7 +17,9 @@ from typer.testing import CliRunner
 
 from core.warehouse import Warehouse
 from revwh.cli import app
-from tests.conftest import AS_OF, revwh
+from sandbox.chartmogul import ChartMogulStandIn
+from tests.conftest import AS_OF, CHARTMOGUL_TEST_KEY, revwh
+from tests.marts_fingerprint import differences, fingerprint
 
 CENT = Decimal("0.01")
 runner = CliRunner()
@@ -64,6 +68,81 @@ def test_run_mrr_matches_the_ground_truth_to_the_cent(small_run, small_world):
     assert mrr == Decimal(truth["mrr_usd"])
 
 
+def _serve_stripe(fixtures: Path, api_key: str) -> tuple[subprocess.Popen, str]:
+    """`revwh sandbox serve-stripe` as a live server on a free port, Stripe's rate limit for
+    test keys included; (the process, its URL)."""
+    command = ["revwh.cli", "sandbox", "serve-stripe", "--fixtures", str(fixtures), "--port", "0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "REVWH_STRIPE_STANDIN_API_KEY": api_key},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.startswith("listening on "):
+            return process, line.split()[-1]
+        if not line and process.poll() is not None:
+            break
+    process.terminate()
+    raise AssertionError("the Stripe stand-in did not say where it listens")
+
+
+def test_run_against_the_stripe_api_builds_the_marts_of_the_fixtures(
+    small_run, small_world, tmp_path
+):
+    """Going live is the same command: `revwh run` loads Stripe from an API (here the
+    stand-in started as a live server, key from STRIPE_API_KEY, `--stripe-api-base`) and
+    takes every other input (app database, cost sheets, FX rates, ChartMogul, the warehouse)
+    from the environment, and builds exactly the tables the fixtures' replay built."""
+    done, replayed, output = small_run
+    assert done.returncode == 0, output
+    key = "sk_test_golive"
+    process, url = _serve_stripe(small_world / "stripe", key)
+    warehouse = tmp_path / "live" / "revenue.duckdb"
+    try:
+        with ChartMogulStandIn(small_world, as_of=AS_OF, api_key=CHARTMOGUL_TEST_KEY) as cm:
+            live = revwh(
+                "run", "--as-of", AS_OF.isoformat(), "--stripe-api-base", url, "--reconcile",
+                cwd=tmp_path,
+                env_extra={
+                    "STRIPE_API_KEY": key,
+                    "REVWH_WAREHOUSE": str(warehouse),
+                    "REVWH_APP_DB": str(small_world / "app.sqlite"),
+                    "REVWH_COST_SHEETS": str(small_world / "cost_sheets"),
+                    "REVWH_FX_RATES": str(small_world / "fx_rates.csv"),
+                    "CHARTMOGUL_API_KEY": CHARTMOGUL_TEST_KEY,
+                    "CHARTMOGUL_API_BASE": cm.url,
+                },
+            )  # fmt: skip
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    text = live.stdout + live.stderr
+    assert live.returncode == 0, text
+    assert f"Stripe API {url}" in text and "Stripe stand-in on" not in text
+    assert "skipped (no" not in text and "reconciled with ChartMogul" in text
+    assert key not in text
+    assert differences(fingerprint(replayed), fingerprint(warehouse)) == []
+
+
+def test_run_names_the_missing_stripe_key_in_one_line(tmp_path):
+    result = revwh(
+        "run", "--as-of", AS_OF.isoformat(), "--stripe-api-base", "http://127.0.0.1:9",
+        "--warehouse", str(tmp_path / "w.duckdb"),
+        cwd=tmp_path,  # no .dlt/secrets.toml there either
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines == [
+        "error: No Stripe API key: set STRIPE_API_KEY (or sources.stripe.api_key in "
+        ".dlt/secrets.toml) to a secret key (sk_live_... or sk_test_...); the Stripe API at "
+        "http://127.0.0.1:9 needs one."
+    ]
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 def test_run_fails_on_a_broken_dbt_var(small_run, tmp_path):
     """A setting the MRR rules refuse fails the build (exit 1) and says which setting."""
     _, warehouse, output = small_run
@@ -105,6 +184,8 @@ def test_run_fails_readably_on_empty_stripe_fixtures(tmp_path):
     )
     assert result.exit_code == 1, result.output
     assert "no Stripe fixtures" in result.output
+    # an input neither given nor in the environment is named with both ways to give it
+    assert "costs: skipped (no --cost-sheets or REVWH_COST_SHEETS)" in result.output
     assert "models were not built because a load failed" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
@@ -117,6 +198,10 @@ def test_run_fails_readably_on_empty_stripe_fixtures(tmp_path):
         (["--as-of", "2026-11-15", "--vars", "[1, 2]"], "must be a mapping"),
         (["--as-of", "2026-11-15", "--vars", "{as_of: 2026-01-01}"], "--as-of"),
         (["--as-of", "2026-11-15", "--stripe-fixtures", "/no/such/dir"], "no such folder"),
+        (
+            ["--as-of", "2026-11-15", "--stripe-fixtures", ".", "--stripe-api-base", "http://x"],
+            "not both",
+        ),
     ],
 )
 def test_run_rejects_bad_options(args, message):
@@ -128,7 +213,7 @@ def test_run_rejects_bad_options(args, message):
 def test_run_has_help():
     result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    for option in ("--stripe-fixtures", "--fx-rates", "--app-db", "--cost-sheets", "--as-of"):
+    for option in ("--stripe-fixtures", "--stripe-api-base", "--fx-rates", "--app-db", "--as-of"):
         assert option in result.output
 
 
