@@ -48,9 +48,9 @@ def default_status() -> DefaultScheduleStatus:
     return DefaultScheduleStatus.RUNNING if value == "running" else DefaultScheduleStatus.STOPPED
 
 
-def schedule(job, name: str, default_cron: str) -> ScheduleDefinition:
-    """The job's schedule on REVWH_<NAME>_CRON, else `default_cron`."""
-    variable = f"REVWH_{name.upper()}_CRON"
+def schedule(job, variable: str, default_cron: str) -> ScheduleDefinition:
+    """The job's schedule on the cron in environment variable `variable`, else
+    `default_cron`."""
     try:
         return ScheduleDefinition(
             job=job,
@@ -103,7 +103,7 @@ DAILY_CRON = "30 5 * * *"
 WEEKLY_CRON = "0 6 * * 1"
 
 schedules = [
-    schedule(hourly_job, "hourly", HOURLY_CRON),
-    schedule(daily_job, "daily", DAILY_CRON),
-    schedule(weekly_job, "weekly", WEEKLY_CRON),
+    schedule(hourly_job, "REVWH_HOURLY_CRON", HOURLY_CRON),
+    schedule(daily_job, "REVWH_DAILY_CRON", DAILY_CRON),
+    schedule(weekly_job, "REVWH_WEEKLY_CRON", WEEKLY_CRON),
 ]
