@@ -15,7 +15,7 @@ AS_OF ?= $(shell date -u +%Y-%m-%d)
 # dbt reads is newer than the manifest (a parse costs about 20 s)
 MANIFEST := dbt_project/target/manifest.json
 DBT_FILES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f) \
-	dbt_project/dbt_project.yml profiles/profiles.yml uv.lock
+	dbt_project/dbt_project.yml dbt_project/selectors.yml profiles/profiles.yml uv.lock
 
 install: $(UV)
 	$(UV) sync --frozen --compile-bytecode
