@@ -171,3 +171,17 @@ def test_contract_checks_run_on_postgres(postgres_run):
     assert regex.unexpected_count == 1 and regex.examples == ("EURO",)
     assert by_kind[("expect_column_values_to_be_unique", "id")].unexpected_count == 2
     assert len(broken.failures) == 2, broken.summary()
+
+
+def test_source_freshness_reads_dlts_load_ids_on_postgres(postgres_run):
+    """The freshness expression (to_timestamp of the text load id) runs on PostgreSQL as on
+    DuckDB: every checked raw table was loaded by this run, minutes ago."""
+    from core.settings import RunSettings
+    from orchestration.lib.dbt import source_freshness
+
+    url, result = postgres_run
+    assert result.ok, "\n".join(result.problems())
+    answers = source_freshness(url, RunSettings.of(AS_OF))
+    assert len(answers) >= 19
+    assert {a.status for a in answers} == {"pass"}, [a.describe() for a in answers]
+    assert all(a.age_seconds is not None and a.age_seconds < 3600 for a in answers)
