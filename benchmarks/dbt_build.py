@@ -45,7 +45,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from benchmarks.memory import TreePeak
-from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, stale_free_models
+from core.dbt_scope import HOURLY_SELECTOR, selector_arguments, stale_free_models
 from core.settings import RunSettings
 from core.warehouse import Warehouse
 
@@ -637,9 +637,10 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
         "last 30 days / 720 h); rows with the new load id: "
         + ", ".join(f"{t} {n:,}" for t, n in hour["rows"].items())
     )
-    # an hourly run as the hourly job builds it: the operational models (HOURLY_MODELS)
+    # an hourly run as the hourly job builds it: the operational models (selector hourly)
     # that newly loaded rows reach, with their tests; the whole-warehouse checks (tag
     # full_check) run in the daily build
+    hourly_select, hourly_exclude = selector_arguments(HOURLY_SELECTOR)
     manifest = json.loads((BASE / "dbt_target" / "manifest.json").read_text())
     models = [
         node["name"] for node in manifest["nodes"].values() if node["resource_type"] == "model"
@@ -652,10 +653,9 @@ def measure(scale: str, raw: Path, as_of: date, threads: int | None, keep: bool)
         [
             "build",
             "--select",
-            HOURLY_MODELS,
+            hourly_select,
             "--exclude",
-            "test_type:unit",
-            HOURLY_EXCLUDE,
+            *hourly_exclude.split(),
             *unchanged,
             *common,
         ],

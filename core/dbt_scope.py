@@ -22,13 +22,28 @@ from core.settings import RunSettings
 from core.warehouse import Warehouse
 
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "dbt_project" / "dbt_project.yml"
-# The operational view an hourly run keeps current: MRR, today's sign-ups and trials, churn
-# and revenue (dbt selection; upstream models come along). The whole-warehouse checks (tag
-# full_check) wait for the daily build.
-HOURLY_MODELS = (
-    "+mrr_summary_daily +fct_mrr_movements +fct_revenue +dim_customers +activation_monthly"
-)
-HOURLY_EXCLUDE = "tag:full_check"
+SELECTORS_FILE = PROJECT_FILE.with_name("selectors.yml")
+# The operational view an hourly run keeps current (dbt_project/selectors.yml): MRR, today's
+# sign-ups and trials, churn and revenue, with the models they read; the whole-warehouse
+# checks (tag full_check) wait for the daily build.
+HOURLY_SELECTOR = "hourly"
+
+
+def selector_arguments(name: str) -> tuple[str, str]:
+    """`--select` and `--exclude` values equal to selector `name` of selectors.yml, for a
+    dbt command that must exclude more (dbt ignores --exclude beside --selector). Selectors
+    here are a union of selection strings and one `exclude` list."""
+    selectors = yaml.safe_load(SELECTORS_FILE.read_text())["selectors"]
+    [definition] = [s["definition"] for s in selectors if s["name"] == name]
+    select, exclude = [], []
+    for part in definition["union"]:
+        if isinstance(part, str):
+            select.append(part)
+        elif set(part) == {"exclude"}:
+            exclude.extend(part["exclude"])
+        else:
+            raise ValueError(f"selector {name!r}: only selection strings and one exclude list")
+    return " ".join(select), " ".join(exclude)
 
 
 def settings_fingerprint(dbt_vars: Mapping[str, Any] | None = None) -> str:

@@ -35,28 +35,18 @@
     (sign({{ numerator }}) * {{ int_div('2 * abs(' ~ numerator ~ ') + ' ~ denominator, '2 * (' ~ denominator ~ ')') }})
 {%- endmacro %}
 
-{#- Whole days from one date to a later one. -#}
-{% macro days_between(start_date, end_date) -%}
-    (cast({{ end_date }} as date) - cast({{ start_date }} as date))
-{%- endmacro %}
-
-{#- Add whole days to a date, giving a date. -#}
-{% macro add_days(date_expr, days) -%}
-    (cast({{ date_expr }} as date) + cast({{ days }} as integer))
-{%- endmacro %}
+{#- Date arithmetic is dbt's own (dbt.dateadd, dbt.datediff, dbt.last_day, dbt.date_trunc,
+    dbt.date_spine); month_start only adds the cast to a date that every caller needs. -#}
 
 {#- First day of the month of a date, as a date. -#}
 {% macro month_start(date_expr) -%}
     cast({{ dbt.date_trunc('month', date_expr) }} as date)
 {%- endmacro %}
 
-{#- Last day of the month of a date. -#}
-{% macro month_end(date_expr) -%}
-    cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start(date_expr))) }} as date)
-{%- endmacro %}
-
 {#- A FROM-clause series of dates (`spine_at`, a timestamp) from start to end inclusive,
-    step '1 day' or '1 month'; works on DuckDB and PostgreSQL. -#}
+    step '1 day' or '1 month'; works on DuckDB and PostgreSQL. Here, not dbt.date_spine:
+    the bounds are subqueries over the model's own CTEs, which dbt.date_spine cannot take
+    (it counts the periods in a query of its own while compiling). -#}
 {% macro date_series(start_date, end_date, step) -%}
     generate_series(cast({{ start_date }} as timestamp), cast({{ end_date }} as timestamp), interval '{{ step }}') as spine(spine_at)
 {%- endmacro %}

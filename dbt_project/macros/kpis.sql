@@ -34,7 +34,7 @@
 
 {#- The day a month's values stand for: its last day, or the as-of date for the current month. -#}
 {% macro month_report_date(month) -%}
-    case when {{ month }} = {{ month_start(as_of_date()) }} then {{ as_of_date() }} else {{ month_end(month) }} end
+    case when {{ month }} = {{ month_start(as_of_date()) }} then {{ as_of_date() }} else {{ dbt.last_day(month, 'month') }} end
 {%- endmacro %}
 
 {#- One long-format select of KPI rows from a wide relation. `kpis` maps a KPI id to its value

@@ -4,7 +4,8 @@ writes the warehouse, and the run queue lets one such run go at a time (dagster.
 The schedules start stopped unless REVWH_SCHEDULES=running (the production compose file sets
 it): `dagster dev` on a laptop never starts loading on its own. Switch them on in the UI
 (Automation) or with `dagster schedule start --start-all`. REVWH_<HOURLY|DAILY|WEEKLY>_CRON
-replace a job's cron."""
+replace a job's cron. Each job's dbt models are the dbt selector of its name
+(dbt_project/selectors.yml), the ones `dbt build --selector <name>` builds."""
 
 import os
 
@@ -17,7 +18,7 @@ from dagster import (
 )
 from dagster_dbt import build_dbt_asset_selection
 
-from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS
+from core.dbt_scope import HOURLY_SELECTOR
 from orchestration.defs.app_db.assets import app_db_load
 from orchestration.defs.cost_sheets.assets import cost_sheets_load
 from orchestration.defs.dbt.assets import DBT_SCOPE_TAG, warehouse_models
@@ -28,10 +29,13 @@ from orchestration.defs.stripe.assets import stripe_load
 # run tag limited to one concurrent run by the run queue (see dagster.yaml)
 WRITES_WAREHOUSE = {"revwh/writes_warehouse": "true"}
 
-WEEKLY_MODELS = (
-    "customer_health customer_segments fct_customer_value clv_by_plan clv_by_channel "
-    "cohort_retention_monthly cohort_revenue_monthly"
-)
+DAILY_SELECTOR = "daily"
+WEEKLY_SELECTOR = "weekly"
+
+
+def dbt_selection(selector: str) -> AssetSelection:
+    """The dbt assets (models, their tests as checks) of a selector of selectors.yml."""
+    return build_dbt_asset_selection([warehouse_models], dbt_selector=selector)
 
 SCHEDULES_ENV = "REVWH_SCHEDULES"
 
@@ -67,9 +71,7 @@ hourly_job = define_asset_job(
     "hourly_refresh",
     # the raw tables' contract validations run daily, not each hour
     selection=AssetSelection.assets(stripe_load, app_db_load).without_checks()
-    | build_dbt_asset_selection(
-        [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude=HOURLY_EXCLUDE
-    )
+    | dbt_selection(HOURLY_SELECTOR)
     | AssetSelection.assets(published_marts),
     description="Incremental Stripe and app database loads, then the operational models that "
     "new rows reach, and the published copy.",
@@ -81,7 +83,7 @@ daily_job = define_asset_job(
     selection=AssetSelection.assets(fx_load, cost_sheets_load)
     # the contract validations of the hourly loads' raw tables
     | AssetSelection.checks_for_assets(stripe_load, app_db_load)
-    | AssetSelection.assets(warehouse_models)
+    | dbt_selection(DAILY_SELECTOR)
     | AssetSelection.groups("reconciliation", "reports")
     | AssetSelection.assets(dbt_docs),
     description="Cost sheets and FX, the contract checks of every raw table, the full dbt "
@@ -92,8 +94,7 @@ daily_job = define_asset_job(
 
 weekly_job = define_asset_job(
     "weekly_health",
-    selection=build_dbt_asset_selection([warehouse_models], dbt_select=WEEKLY_MODELS)
-    | AssetSelection.assets(published_marts),
+    selection=dbt_selection(WEEKLY_SELECTOR) | AssetSelection.assets(published_marts),
     description="Health scores, churn-risk segments and the cohort and lifetime-value trends.",
     tags=WRITES_WAREHOUSE,
 )

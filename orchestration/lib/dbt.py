@@ -12,9 +12,11 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -118,18 +120,12 @@ def run_dbt(
     way the dbt asset runs it (same runner, profile, environment and artifacts folder).
     Unit tests check the SQL's logic on made-up rows, not the data: left out unless asked
     for. Never raises for a failed build: check `success`."""
-    import sys
-
     warehouse = Warehouse.of(warehouse)
     out = warehouse.artifacts_dir
     excluded = [*exclude, *(() if unit_tests else ("test_type:unit",))]
     if command == "parse":
         excluded, select = [], None
-    runner = WarehouseDbtCliResource(
-        project_dir=str(PROJECT_DIR),
-        profiles_dir=str(PROFILES_DIR),
-        dbt_executable=str(Path(sys.executable).parent / "dbt"),
-    )
+    runner = standalone_runner()
     (out / "target").mkdir(parents=True, exist_ok=True)
     (out / "target" / "run_results.json").unlink(missing_ok=True)
     args = dbt_args(
@@ -156,3 +152,80 @@ def run_dbt(
         result.error = error and (last_invocation_error(out) or error)
         return result
     return result_from_artifacts(out, warehouse.engine, error)
+
+
+def standalone_runner() -> WarehouseDbtCliResource:
+    """The runner outside a Dagster run: the dbt installed beside this interpreter."""
+    return WarehouseDbtCliResource(
+        project_dir=str(PROJECT_DIR),
+        profiles_dir=str(PROFILES_DIR),
+        dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    )
+
+
+@dataclass(frozen=True)
+class SourceFreshness:
+    """What `dbt source freshness` said of one source table."""
+
+    unique_id: str  # source.revenue_warehouse.stripe.invoices
+    status: str  # pass | warn | error | runtime error
+    newest_load: str | None  # the newest row's load time (UTC, ISO)
+    age_seconds: float | None
+    criteria: str  # "warn after 3 hours, error after 24 hours"
+    error: str | None = None
+
+    @property
+    def table(self) -> str:
+        return ".".join(self.unique_id.split(".")[-2:])
+
+    def describe(self) -> str:
+        if self.error or self.age_seconds is None:
+            return f"{self.table}: {self.error or 'no rows loaded'} ({self.criteria})"
+        return (
+            f"{self.table}: newest rows loaded {self.age_seconds / 3600:.1f} h ago "
+            f"({self.status}; {self.criteria})"
+        )
+
+
+def source_freshness(
+    warehouse: Warehouse | str | None,
+    settings: RunSettings,
+    runner: WarehouseDbtCliResource | None = None,
+) -> list[SourceFreshness]:
+    """`dbt source freshness` of every source table with a threshold (dlt's load ids:
+    models/staging/*/_*__sources.yml), through the project's runner. Raises RuntimeError
+    with dbt's message when dbt could not check at all."""
+    warehouse = Warehouse.of(warehouse)
+    target = warehouse.artifacts_dir / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "sources.json").unlink(missing_ok=True)
+    args = ["source", "freshness", "--vars", json.dumps(settings.dbt_vars, default=str)]
+    invocation = (runner or standalone_runner()).cli(
+        args, env=dbt_env(warehouse, settings), target_path=target, raise_on_error=False
+    )
+    invocation.wait()
+    if not (target / "sources.json").exists():
+        error = last_invocation_error(warehouse.artifacts_dir) or invocation.get_error()
+        raise RuntimeError(f"dbt source freshness did not run: {error}")
+    results = json.loads((target / "sources.json").read_text())["results"]
+    return [_source_freshness(result) for result in results]
+
+
+def _source_freshness(result: Mapping) -> SourceFreshness:
+    criteria = result.get("criteria") or {}
+    limits = [
+        f"{kind} after {limit['count']} {limit['period']}s"
+        for kind, limit in (
+            ("warn", criteria.get("warn_after")),
+            ("error", criteria.get("error_after")),
+        )
+        if limit and limit.get("count")
+    ]
+    return SourceFreshness(
+        unique_id=result["unique_id"],
+        status=result["status"],
+        newest_load=result.get("max_loaded_at"),
+        age_seconds=result.get("max_loaded_at_time_ago_in_s"),
+        criteria=", ".join(limits) or "no threshold",
+        error=result.get("error"),
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from core.dbt import PROFILES_DIR, PROJECT_DIR
-from core.dbt_scope import HOURLY_EXCLUDE, HOURLY_MODELS, settings_fingerprint, stale_free_models
+from core.dbt_scope import HOURLY_SELECTOR, settings_fingerprint, stale_free_models
 from core.settings import RunSettings
 from core.warehouse import Warehouse
 from orchestration.lib.dbt import run_dbt
@@ -153,9 +153,7 @@ def test_an_hourly_run_leaves_out_only_models_no_new_row_reaches(small_warehouse
     from orchestration.defs.resources import run_resources
     from orchestration.lib.resources import RunSettingsResource
 
-    hourly = build_dbt_asset_selection(
-        [warehouse_models], dbt_select=HOURLY_MODELS, dbt_exclude=HOURLY_EXCLUDE
-    )
+    hourly = build_dbt_asset_selection([warehouse_models], dbt_selector=HOURLY_SELECTOR)
     settings = RunSettingsResource(warehouse=str(warehouse), as_of=AS_OF.isoformat())
     with DagsterInstance.ephemeral() as instance:
         run = materialize(

@@ -83,12 +83,65 @@ def test_channel_cac_is_the_six_month_cost_over_new_customers(small_warehouse):
 
 def test_plans_have_no_cac_of_their_own_without_estimates(small_warehouse):
     rows = _query(
-        small_warehouse, "select segment, cac, data_quality, reason from marts.clv_by_plan"
+        small_warehouse, "select segment, cac, cac_data_quality, reason from marts.clv_by_plan"
     )
     assert rows
     for segment, cac, quality, reason in rows:
         assert cac is None and quality == "insufficient_data", segment
-        assert "not plans" in reason, segment
+        assert "CAC: the cost sheets attribute acquisition cost to channels, not plans" in reason
+
+
+def test_an_actual_ltv_is_not_hidden_by_a_missing_cac_beside_it(small_warehouse):
+    """A plan has no CAC of its own (cost sheets attribute acquisition cost to channels), but
+    its LTV (ARPA / churn rate) needs no cost at all. The marts once carried one quality per
+    row, the worst of its figures, so every plan row said `insufficient_data` and a BI filter
+    on it hid a perfectly good LTV. Quality is per figure now: the LTV is `actual`, the CAC
+    and the figures made from it (CLV:CAC, CAC payback) are `insufficient_data`, and no
+    column speaks for the row as a whole."""
+    columns = {
+        name
+        for (name,) in _query(
+            small_warehouse,
+            "select column_name from information_schema.columns"
+            " where table_schema = 'marts' and table_name = 'clv_by_plan'",
+        )
+    }
+    assert "data_quality" not in columns
+    rows = _query(
+        small_warehouse,
+        """
+        select segment, ltv, ltv_data_quality, cac, cac_data_quality,
+            clv_cac_ratio, clv_cac_ratio_data_quality, cac_payback_months_data_quality,
+            arpa, customer_churn_rate
+        from marts.clv_by_plan
+        """,
+    )
+    assert len(rows) == 3  # starter, growth, scale
+    for (
+        segment,
+        ltv,
+        ltv_quality,
+        cac,
+        cac_quality,
+        ratio,
+        ratio_quality,
+        payback,
+        arpa,
+        churn,
+    ) in rows:
+        assert ltv_quality == "actual" and ltv == _round(arpa / churn, "0.0001"), segment
+        assert cac is None and cac_quality == "insufficient_data", segment
+        assert ratio is None and ratio_quality == payback == "insufficient_data", segment
+    # the same figures by channel, where the cost sheets do give a CAC, are all actual
+    ((channels_all_actual,),) = _query(
+        small_warehouse,
+        """
+        select count(*) from marts.clv_by_channel
+        where ltv_data_quality = 'actual' and cac_data_quality = 'actual'
+            and clv_cac_ratio_data_quality = 'actual' and segment <> 'channel:unknown'
+        """,
+    )
+    assert channels_all_actual == 6
 
 
 def test_segment_grid_adds_up_to_the_company(small_warehouse):

@@ -213,3 +213,17 @@ def test_mart_descriptions_are_comments_on_postgres_as_on_duckdb(postgres_run, s
     assert not undescribed, undescribed
     assert not [table for table, _, text, _ in on_postgres if not text]
     assert on_postgres == on_duckdb
+
+
+def test_source_freshness_reads_dlts_load_ids_on_postgres(postgres_run):
+    """The freshness expression (to_timestamp of the text load id) runs on PostgreSQL as on
+    DuckDB: every checked raw table was loaded by this run, minutes ago."""
+    from core.settings import RunSettings
+    from orchestration.lib.dbt import source_freshness
+
+    url, result = postgres_run
+    assert result.ok, "\n".join(result.problems())
+    answers = source_freshness(url, RunSettings.of(AS_OF))
+    assert len(answers) >= 19
+    assert {a.status for a in answers} == {"pass"}, [a.describe() for a in answers]
+    assert all(a.age_seconds is not None and a.age_seconds < 3600 for a in answers)

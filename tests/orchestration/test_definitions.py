@@ -82,7 +82,17 @@ def test_every_dlt_asset_feeds_the_dbt_sources_and_nothing_is_orphaned(graph):
 
 def test_groups_by_layer(graph):
     groups = {graph.get(k).group_name for k in graph.materializable_asset_keys}
-    assert groups == {"ingestion", "staging", "intermediate", "marts", "reconciliation", "reports"}
+    assert groups == {
+        "ingestion",
+        "staging",
+        "intermediate",
+        "marts",
+        "utilities",
+        "reconciliation",
+        "reports",
+    }
+    # MetricFlow's time spine reads no model and no model reads it: not an intermediate step
+    assert graph.get(AssetKey("metricflow_time_spine")).group_name == "utilities"
     assert graph.get(AssetKey("stg_stripe__invoices")).group_name == "staging"
     assert graph.get(AssetKey("kpis")).group_name == "marts"
     assert graph.get(AssetKey("chartmogul_reconciliation")).group_name == "reconciliation"
@@ -96,8 +106,11 @@ def test_checks_cover_dbt_tests_contracts_and_reconciliation_freshness_is_a_poli
     assert ("dlt_stripe_invoices", "contract_invoices") in checks
     assert ("dlt_app_db_usage_daily", "contract_usage_daily") in checks
     assert any(n.startswith("not_null_") for n in names)  # dbt tests
-    # freshness is Dagster's FreshnessPolicy on the assets, not a check (test_freshness.py)
+    # freshness is Dagster's FreshnessPolicy on the assets, not a check (test_freshness.py);
+    # how long ago dlt loaded each raw table is dbt's source freshness, checked daily
+    # (test_source_freshness.py)
     assert not {n for n in names if "freshness" in n}
+    assert ("dlt_stripe_invoices", "rows_loaded_recently") in checks
     for key in ("dlt_stripe_invoices", "mrr_summary_daily"):
         assert graph.get(AssetKey(key)).freshness_policy is not None, key
     sensors = {s.name for s in defs.sensors}
@@ -142,6 +155,12 @@ def test_schedules_have_their_crons_time_zone_and_selections(defs):
     assert ("dlt_app_db_accounts", "contract_accounts") in checks["daily_build"]
     assert not {c for c in checks["hourly_refresh"] if c[1].startswith("contract_")}
     assert ("chartmogul_reconciliation", "mrr_within_threshold") in checks["daily_build"]
+    # dbt source freshness of every raw table: daily, after the day's loads; never hourly
+    from orchestration.defs.dbt.source_freshness import SPECS
+
+    freshness = {(s.asset_key.to_user_string(), s.name) for s in SPECS.values()}
+    assert freshness <= checks["daily_build"]
+    assert not freshness & checks["hourly_refresh"]
 
     weekly = _job_keys(defs, "weekly_health")
     assert {"customer_health", "customer_segments", "clv_by_plan", "published_marts"} <= weekly

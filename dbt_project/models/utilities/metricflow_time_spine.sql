@@ -8,14 +8,18 @@
 
 with days as (
 
-    select spine_at
-    from {{ date_series("'2015-01-01'", month_end(as_of_date()), '1 day') }}
+    -- dbt.date_spine's end is exclusive: the day after the as-of month's last day
+    {{ dbt.date_spine(
+        'day',
+        "cast('2015-01-01' as date)",
+        dbt.dateadd('day', 1, dbt.last_day(as_of_date(), 'month'))
+    ) }}
 
 ),
 
 final as (
 
-    select cast(spine_at as date) as date_day
+    select cast(date_day as date) as date_day
     from days
 
 )

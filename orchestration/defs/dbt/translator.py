@@ -10,8 +10,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtP
 
 from orchestration.lib.freshness import model_policy, with_policy
 
-# models/<layer>/... -> group; the semantic layer's time spine sits with the intermediates
-GROUPS = {"staging": "staging", "intermediate": "intermediate", "utilities": "intermediate"}
+# models/<layer>/... -> group; models/utilities/ holds the semantic layer's time spine, which
+# reads no model and no model reads (MetricFlow joins to it), so it is a group of its own
+GROUPS = {"staging": "staging", "intermediate": "intermediate", "utilities": "utilities"}
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

@@ -53,7 +53,7 @@ counted as (
         *,
         case
             when status <> 'failed' then true
-            when {{ as_of_date() }} < {{ add_days('service_period_start', gateway_retry_days()) }} then true
+            when {{ as_of_date() }} < cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date) then true
             else false
         end as counts_as_mrr
     from periods
@@ -72,8 +72,8 @@ final as (
         transaction_id as source_row_id,
         currency,
         false as is_proration,
-        {{ days_between("cast('1970-01-01' as date)", 'service_period_start') }} * cast(86400 as bigint) as segment_start_epoch,
-        {{ days_between("cast('1970-01-01' as date)", 'service_period_end') }} * cast(86400 as bigint) as segment_end_epoch,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_start', 'day') }} * cast(86400 as bigint) as segment_start_epoch,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_end', 'day') }} * cast(86400 as bigint) as segment_end_epoch,
         case when counts_as_mrr then {{ monthly_mrr4(
             'amount_minor', 'currency',
             "case billing_interval when 'quarter' then 'month' else billing_interval end",
@@ -81,7 +81,7 @@ final as (
         dlt_load_id as source_load_id,
         -- the as-of date after which this row's answer may change (a retry window ends)
         case when status = 'failed'
-            then {{ add_days('service_period_start', gateway_retry_days()) }}
+            then cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
         end as as_of_sensitive_until
     from counted
 

@@ -36,7 +36,7 @@ changed_accounts as (
     select account_id from {{ ref('stg_app__transactions') }}
     where dlt_load_id > (select previous_watermark from state)
         or (status = 'failed'
-            and {{ add_days('service_period_start', gateway_retry_days()) }}
+            and cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
                 >= (select previous_as_of_date from state))
     union
     select account_id from {{ ref('stg_app__accounts') }}

@@ -55,10 +55,10 @@ first_paid_plan as (
             on segments.gateway <> 'stripe' and segments.source_row_id = transactions.transaction_id
         where customers.first_paid_date is not null
             and segments.segment_start_epoch
-                < {{ days_between("cast('1970-01-01' as date)", 'customers.first_paid_date') }} * cast(86400 as bigint) + 86400
+                < {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }} * cast(86400 as bigint) + 86400
             and (segments.segment_end_epoch is null
                 or segments.segment_end_epoch
-                    >= {{ days_between("cast('1970-01-01' as date)", 'customers.first_paid_date') }} * cast(86400 as bigint) + 86400)
+                    >= {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }} * cast(86400 as bigint) + 86400)
     ) as ranked
     where plan_rank = 1 and plan_id is not null
 

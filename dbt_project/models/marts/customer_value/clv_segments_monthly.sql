@@ -84,7 +84,7 @@ segment_months as (
         coalesce(totals.lacks_rate, 0) as lacks_rate,
         {{ ratio('totals.customers_lost', 'totals.paying_customers_start') }} as customer_churn_rate,
         -- the as-of month is complete only on its last day
-        months.month < {{ month_start(as_of) }} or {{ as_of }} = {{ month_end(as_of) }} as is_complete_month
+        months.month < {{ month_start(as_of) }} or {{ as_of }} = {{ dbt.last_day(as_of, 'month') }} as is_complete_month
     from segments
     cross join months
     left join segment_month_totals as totals
@@ -151,7 +151,7 @@ in_window as (
     select
         segment,
         month,
-        case when is_complete_month then {{ month_end('month') }} else {{ as_of }} end as report_date,
+        case when is_complete_month then {{ dbt.last_day('month', 'month') }} else {{ as_of }} end as report_date,
         is_complete_month,
         paying_customers_start,
         customers_lost,
@@ -247,6 +247,16 @@ estimated as (
 
 ),
 
+with_ratios as (
+
+    select
+        *,
+        {{ ratio('ltv', 'cac') }} as clv_cac_ratio,
+        {{ exact_div('cac', 'arpa * gross_margin', 4, 10) }} as cac_payback_months
+    from estimated
+
+),
+
 final as (
 
     select
@@ -279,21 +289,27 @@ final as (
             then 'blended CAC of the window (all channels), costs are not attributed to plans' end as varchar) as cac_method,
         cast(cac_gap as varchar) as cac_reason,
         cast(gross_margin as decimal(18, 6)) as gross_margin,
+        -- quality per figure, not per row: an actual LTV stays actual beside a missing CAC
+        cast(case when gross_margin is null then 'insufficient_data' else 'actual' end
+            as varchar) as gross_margin_data_quality,
         cast(gross_margin_gap as varchar) as gross_margin_reason,
-        cast({{ ratio('ltv', 'cac') }} as decimal(18, 6)) as clv_cac_ratio,
-        cast({{ exact_div('cac', 'arpa * gross_margin', 4, 10) }} as decimal(18, 4)) as cac_payback_months,
-        '{{ reporting_currency() }}' as reporting_currency,
+        cast(clv_cac_ratio as decimal(18, 6)) as clv_cac_ratio,
         cast(case
-            when ltv_quality = 'insufficient_data' or cac_quality = 'insufficient_data'
-                or gross_margin is null then 'insufficient_data'
+            when clv_cac_ratio is null then 'insufficient_data'
             when ltv_quality = 'estimated' or cac_quality = 'estimated' then 'estimated'
-            else 'actual' end as varchar) as data_quality,
+            else 'actual' end as varchar) as clv_cac_ratio_data_quality,
+        cast(cac_payback_months as decimal(18, 4)) as cac_payback_months,
+        cast(case
+            when cac_payback_months is null then 'insufficient_data'
+            when cac_quality = 'estimated' then 'estimated'
+            else 'actual' end as varchar) as cac_payback_months_data_quality,
+        '{{ reporting_currency() }}' as reporting_currency,
         cast(nullif(concat_ws('; ',
             case when ltv_quality <> 'actual' then 'LTV: ' || ltv_gap end,
             case when cac_quality <> 'actual' then 'CAC: ' || cac_gap end,
             case when gross_margin is null then 'gross margin: ' || gross_margin_gap end
         ), '') as varchar) as reason
-    from estimated
+    from with_ratios
 
 )
 

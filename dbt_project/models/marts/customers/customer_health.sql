@@ -23,8 +23,8 @@
     `insufficient_data` with the reason. -#}
 
 {%- set as_of = as_of_date() %}
-{%- set usage_window_start = add_days(as_of, -27) %}
-{%- set window_90_start = add_days(as_of, -89) %}
+{%- set usage_window_start = 'cast(' ~ dbt.dateadd('day', -27, as_of) ~ ' as date)' %}
+{%- set window_90_start = 'cast(' ~ dbt.dateadd('day', -89, as_of) ~ ' as date)' %}
 
 with customers as (
 
@@ -135,7 +135,7 @@ near_limit as (
     select distinct customer_accounts.customer_id
     from expansion_opportunities
     inner join customer_accounts on customer_accounts.account_id = expansion_opportunities.account_id
-    where expansion_opportunities.month >= {{ month_start(add_days(month_start(as_of), -1)) }}
+    where expansion_opportunities.month >= {{ month_start(dbt.dateadd('day', -1, month_start(as_of))) }}
         and expansion_opportunities.month <= {{ as_of }}
 
 ),
@@ -215,7 +215,7 @@ inputs as (
         has_account.customer_id is not null as has_app_account,
         loaded.has_usage,
         loaded.has_tickets,
-        coalesce(greatest(1, least(28, {{ days_between('customers.signed_up_at', as_of) }} + 1)), 28) as days_observed,
+        coalesce(greatest(1, least(28, {{ dbt.datediff('customers.signed_up_at', as_of, 'day') }} + 1)), 28) as days_observed,
         coalesce(usage_by_customer.active_days, 0) as active_days,
         coalesce(usage_by_customer.features_used, 0) as features_used,
         coalesce(usage_by_customer.events, 0) as events,

@@ -130,9 +130,9 @@ current_plan as (
         left join prices on lines.price_id = prices.price_id
         left join {{ ref('stg_app__transactions') }} as transactions
             on segments.gateway <> 'stripe' and segments.source_row_id = transactions.transaction_id
-        where segments.segment_start_epoch < {{ days_between("cast('1970-01-01' as date)", as_of_date()) }} * cast(86400 as bigint) + 86400
+        where segments.segment_start_epoch < {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }} * cast(86400 as bigint) + 86400
             and (segments.segment_end_epoch is null
-                or segments.segment_end_epoch >= {{ days_between("cast('1970-01-01' as date)", as_of_date()) }} * cast(86400 as bigint) + 86400)
+                or segments.segment_end_epoch >= {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }} * cast(86400 as bigint) + 86400)
     ) as ranked
     where plan_rank = 1
 

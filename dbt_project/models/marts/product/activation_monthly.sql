@@ -73,7 +73,7 @@ signups as (
         {{ month_start('accounts.signed_up_date') }} as month,
         count(*) as signups,
         count(first_value.first_value_date) as accounts_reached_first_value,
-        sum({{ days_between('accounts.signed_up_date', 'first_value.first_value_date') }}) as days_to_first_value
+        sum({{ dbt.datediff('accounts.signed_up_date', 'first_value.first_value_date', 'day') }}) as days_to_first_value
     from accounts
     left join first_value
         on first_value.account_id = accounts.account_id
@@ -91,7 +91,7 @@ trials as (
             then 1 end) as trials_ended,
         count(converted_date) as trials_converted,
         sum(case when converted_date is not null
-            then {{ days_between('trial_start_date', 'converted_date') }} end) as days_to_convert
+            then {{ dbt.datediff('trial_start_date', 'converted_date', 'day') }} end) as days_to_convert
     from accounts
     where trial_start_date <= {{ as_of_date() }}
     group by 1

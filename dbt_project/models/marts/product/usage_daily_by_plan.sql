@@ -100,7 +100,7 @@ weekly as (
     inner join account_days
         on account_days.plan_id = plan_days.plan_id
         and account_days.usage_date <= plan_days.usage_date
-        and account_days.usage_date > {{ add_days('plan_days.usage_date', -7) }}
+        and account_days.usage_date > cast({{ dbt.dateadd('day', -7, 'plan_days.usage_date') }} as date)
     group by plan_days.plan_id, plan_days.usage_date
 
 ),

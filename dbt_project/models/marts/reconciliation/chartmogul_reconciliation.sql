@@ -48,9 +48,9 @@ bounds as (
     from (
         select
             {{ as_of_date() }} as as_of,
-            {{ add_days(as_of_date(), 1 - days) }} as window_start,
+            cast({{ dbt.dateadd('day', 1 - days, as_of_date()) }} as date) as window_start,
             coalesce(
-                (select min(summary_date) from ours), {{ add_days(as_of_date(), 1) }}
+                (select min(summary_date) from ours), cast({{ dbt.dateadd('day', 1, as_of_date()) }} as date)
             ) as history_start
     ) as settings
 
@@ -62,7 +62,7 @@ wanted as (
     -- the month ends before the window's month (one among the days is compared already)
     select metric_date, period
     from (
-        select {{ month_end('spine_at') }} as metric_date, 'month_end' as period
+        select {{ dbt.last_day('spine_at', 'month') }} as metric_date, 'month_end' as period
         from {{ date_series(
             dbt.dateadd('month', -month_ends, month_start('(select window_start from bounds)')),
             dbt.dateadd('month', -1, month_start('(select window_start from bounds)')),
