@@ -37,6 +37,7 @@ def dbt_selection(selector: str) -> AssetSelection:
     """The dbt assets (models, their tests as checks) of a selector of selectors.yml."""
     return build_dbt_asset_selection([warehouse_models], dbt_selector=selector)
 
+
 SCHEDULES_ENV = "REVWH_SCHEDULES"
 
 
