@@ -7,7 +7,8 @@
 with segment_values as (
 
     select * from {{ ref('clv_segments_monthly') }}
-    where month = {{ month_start(as_of) }}
+    where
+        month = {{ month_start(as_of) }}
         and (segment like 'plan:%' or segment like 'channel:%')
 
 ),
@@ -42,10 +43,18 @@ paid_customers as (
 
 customers_by_segment as (
 
-    select plan_segment as segment, active_months, realised_revenue, revenue_lacks_rate
+    select
+        plan_segment as segment,
+        active_months,
+        realised_revenue,
+        revenue_lacks_rate
     from paid_customers
     union all
-    select channel_segment as segment, active_months, realised_revenue, revenue_lacks_rate
+    select
+        channel_segment as segment,
+        active_months,
+        realised_revenue,
+        revenue_lacks_rate
     from paid_customers
 
 ),
@@ -68,8 +77,10 @@ final as (
     select
         cast(segment_values.segment as varchar) as segment,
         cast(split_part(segment_values.segment, ':', 1) as varchar) as segment_kind,
-        cast(substr(segment_values.segment, length(split_part(segment_values.segment, ':', 1)) + 2)
-            as varchar) as segment_value,
+        cast(
+            substr(segment_values.segment, length(split_part(segment_values.segment, ':', 1)) + 2)
+            as varchar
+        ) as segment_value,
         segment_values.report_date as as_of_date,
         segment_values.paying_customers_end as paying_customers,
         cast(coalesce(customer_lifetimes.customers_ever_paid, 0) as bigint) as customers_ever_paid,
@@ -81,25 +92,35 @@ final as (
         segment_values.gross_margin,
         segment_values.ltv,
         segment_values.ltv_data_quality,
-        cast(case when customer_lifetimes.revenue_lacks_rate = 0 then customer_lifetimes.realised_revenue end
-            as decimal(18, 4)) as realised_revenue,
-        cast(case when customer_lifetimes.revenue_lacks_rate = 0
-            then {{ divide_money('customer_lifetimes.realised_revenue', 'customer_lifetimes.customers_ever_paid') }} end
-            as decimal(18, 4)) as realised_revenue_per_customer,
-        cast({{ divide_money('customer_lifetimes.active_months', 'customer_lifetimes.customers_ever_paid') }}
-            as decimal(18, 4)) as avg_active_months,
+        cast(
+            case when customer_lifetimes.revenue_lacks_rate = 0 then customer_lifetimes.realised_revenue end
+            as decimal(18, 4)
+        ) as realised_revenue,
+        cast(case
+            when customer_lifetimes.revenue_lacks_rate = 0
+                then {{ divide_money('customer_lifetimes.realised_revenue', 'customer_lifetimes.customers_ever_paid') }}
+        end
+        as decimal(18, 4)) as realised_revenue_per_customer,
+        cast(
+            {{ divide_money('customer_lifetimes.active_months', 'customer_lifetimes.customers_ever_paid') }}
+            as decimal(18, 4)
+        ) as avg_active_months,
         segment_values.cac,
         segment_values.cac_data_quality,
         segment_values.clv_cac_ratio,
         segment_values.cac_payback_months,
         segment_values.reporting_currency,
         segment_values.data_quality,
-        cast(nullif(concat_ws('; ', segment_values.reason,
-            case when customer_lifetimes.revenue_lacks_rate = 1
-                then 'realised revenue: some revenue has no exchange rate for its day' end), '') as varchar) as reason,
+        cast(nullif(concat_ws(
+            '; ', segment_values.reason,
+            case
+                when customer_lifetimes.revenue_lacks_rate = 1
+                    then 'realised revenue: some revenue has no exchange rate for its day'
+            end
+        ), '') as varchar) as reason,
         cast(nullif(concat_ws('; ', segment_values.ltv_method, segment_values.cac_method), '') as varchar) as method
     from segment_values
-    left join customer_lifetimes on customer_lifetimes.segment = segment_values.segment
+    left join customer_lifetimes on segment_values.segment = customer_lifetimes.segment
 
 )
 
