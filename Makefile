@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 AS_OF ?= $(shell date -u +%Y-%m-%d)
 
-.PHONY: install dagster demo test chaos lint format bench bench-world bench-stripe bench-dbt bench-quality clean
+.PHONY: install dagster demo test chaos lint lint-python lint-sql lint-types format bench bench-world bench-stripe bench-dbt bench-quality clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -49,20 +49,43 @@ demo: install
 
 ## The whole test suite, lint and format checks included (what CI runs).
 test: install
-	$(UV) run ruff check .
-	$(UV) run ruff format --check .
-	$(UV) run lint-imports --no-cache
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-python lint-sql lint-types
 	$(UV) run pytest
 
 # the chaos test alone (minutes): revwh run killed at many points, then run again
 chaos: install
 	$(UV) run pytest -m chaos -n 0 -s tests/chaos
 
+## Every linter, two at a time: ruff, import layers, sqlfluff, mypy against its baseline.
 lint: install
-	$(UV) run ruff check . && $(UV) run ruff format --check .
+	@$(MAKE) --no-print-directory -j2 --output-sync=target lint-python lint-sql lint-types
 
+lint-python:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run lint-imports --no-cache
+
+# sqlfluff (.sqlfluff: dbt templater, about 2 CPU-minutes for the whole project) runs again
+# only on what changed since it last passed: the changed models and tests alone, or
+# everything when its configuration, a macro or dbt's project files changed
+SQL_LINT_OK := dbt_project/target/sqlfluff/lint.ok
+SQL_LINT_FILES := $(shell find dbt_project/models dbt_project/tests -name '*.sql')
+SQL_LINT_CONTEXT := .sqlfluff .sqlfluffignore dbt_project/dbt_project.yml profiles/profiles.yml uv.lock \
+	$(shell find dbt_project/macros -type f) $(shell find dbt_project/models -name '*.yml')
+
+lint-sql: $(SQL_LINT_OK)
+
+$(SQL_LINT_OK): $(SQL_LINT_FILES) $(SQL_LINT_CONTEXT)
+	$(UV) run sqlfluff lint --processes 2 $(if $(filter-out $(SQL_LINT_FILES),$?),dbt_project,$?)
+	@mkdir -p $(@D) && touch $@
+
+lint-types:
+	$(UV) run python scripts/mypy_baseline.py
+
+## ruff's and sqlfluff's fixes and formatting.
 format: install
 	$(UV) run ruff format . && $(UV) run ruff check --fix .
+	$(UV) run sqlfluff fix --processes 2 dbt_project
 
 ## Benchmarks: print figures, no pass/fail (SCALES="small medium large").
 SCALES ?= small medium

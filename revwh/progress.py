@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
+from typing import Any
 
 from dagster import LoggerDefinition, logger
 from dagster._core.log_manager import get_log_record_metadata, has_log_record_metadata
@@ -46,12 +48,14 @@ class RunProgressHandler(logging.Handler):
             self.handleError(record)
 
     def _emit(self, record: logging.LogRecord) -> None:
-        meta = get_log_record_metadata(record) if has_log_record_metadata(record) else None
-        step = (meta or {}).get("step_key") or ""
-        event = (meta or {}).get("dagster_event")
+        meta: Mapping[str, Any] = (
+            get_log_record_metadata(record) if has_log_record_metadata(record) else {}
+        )
+        step = meta.get("step_key") or ""
+        event = meta.get("dagster_event")
         if event is None:
             if step and not step.startswith(QUIET_STEPS) and record.levelno >= logging.INFO:
-                text = (meta or {}).get("orig_message") or record.getMessage()
+                text = meta.get("orig_message") or record.getMessage()
                 self.console.print(f"  {escape(text)}", highlight=False)
             return
         kind = event.event_type_value
@@ -63,7 +67,7 @@ class RunProgressHandler(logging.Handler):
             self.materialized[step] += 1
             self._counts_line(step)
         elif kind == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             outcome = "passed" if evaluation.passed else "failed"
             self.checks[(step, outcome)] += 1
             if not evaluation.passed:

@@ -10,8 +10,13 @@
 
 with stripe_invoiced as (
 
-    select 'stripe' as gateway, currency, sum(net_amount_minor) as invoiced_minor,
-        0 as collected_minor, 0 as refunded_minor, 0 as credited_minor
+    select
+        'stripe' as gateway,
+        currency,
+        sum(net_amount_minor) as invoiced_minor,
+        0 as collected_minor,
+        0 as refunded_minor,
+        0 as credited_minor
     from {{ ref('int_revenue__invoice_lines') }}
     group by currency
 
@@ -19,8 +24,13 @@ with stripe_invoiced as (
 
 stripe_collected as (
 
-    select 'stripe' as gateway, currency, 0 as invoiced_minor,
-        sum(amount_captured_minor) as collected_minor, 0 as refunded_minor, 0 as credited_minor
+    select
+        'stripe' as gateway,
+        currency,
+        0 as invoiced_minor,
+        sum(amount_captured_minor) as collected_minor,
+        0 as refunded_minor,
+        0 as credited_minor
     from {{ ref('stg_stripe__charges') }}
     where status = 'succeeded'
     group by currency
@@ -29,8 +39,13 @@ stripe_collected as (
 
 stripe_refunded as (
 
-    select 'stripe' as gateway, currency, 0 as invoiced_minor, 0 as collected_minor,
-        sum(amount_minor) as refunded_minor, 0 as credited_minor
+    select
+        'stripe' as gateway,
+        currency,
+        0 as invoiced_minor,
+        0 as collected_minor,
+        sum(amount_minor) as refunded_minor,
+        0 as credited_minor
     from {{ ref('stg_stripe__refunds') }}
     where status not in ('failed', 'canceled')
     group by currency
@@ -39,8 +54,13 @@ stripe_refunded as (
 
 stripe_credited as (
 
-    select 'stripe' as gateway, currency, 0 as invoiced_minor, 0 as collected_minor,
-        0 as refunded_minor, sum(total_excluding_tax_minor) as credited_minor
+    select
+        'stripe' as gateway,
+        currency,
+        0 as invoiced_minor,
+        0 as collected_minor,
+        0 as refunded_minor,
+        sum(total_excluding_tax_minor) as credited_minor
     from {{ ref('stg_stripe__credit_notes') }}
     where status <> 'void'
     group by currency
@@ -49,7 +69,10 @@ stripe_credited as (
 
 gateway_paid as (
 
-    select lower(gateway) as gateway, currency, sum(amount_minor) as invoiced_minor,
+    select
+        lower(gateway) as gateway,
+        currency,
+        sum(amount_minor) as invoiced_minor,
         sum(amount_minor) as collected_minor,
         sum(case
             when refunded_amount_minor > 0 then refunded_amount_minor
@@ -66,10 +89,14 @@ gateway_paid as (
 expected_parts as (
 
     select * from stripe_invoiced
-    union all select * from stripe_collected
-    union all select * from stripe_refunded
-    union all select * from stripe_credited
-    union all select * from gateway_paid
+    union all
+    select * from stripe_collected
+    union all
+    select * from stripe_refunded
+    union all
+    select * from stripe_credited
+    union all
+    select * from gateway_paid
 
 ),
 
@@ -91,12 +118,14 @@ actual as (
 
     -- back to minor units, exactly
     select
-        gateway,
-        currency,
         {%- for m in ['invoiced', 'collected', 'refunded', 'credited'] %}
-        cast(sum({{ m }}_amount) * case when {{ currency_exponent('currency') }} = 0 then 1 else 100 end
-            as decimal(38, 0)) as {{ m }}_minor{{ ',' if not loop.last }}
+        cast(
+            sum({{ m }}_amount) * case when {{ currency_exponent('currency') }} = 0 then 1 else 100 end
+            as decimal(38, 0)
+        ) as {{ m }}_minor,
         {%- endfor %}
+        gateway,
+        currency
     from {{ ref('fct_revenue') }}
     group by gateway, currency
 
@@ -117,7 +146,8 @@ from expected
 full outer join actual
     on expected.gateway = actual.gateway
     and expected.currency = actual.currency
-where coalesce(expected.invoiced_minor, 0) <> coalesce(actual.invoiced_minor, 0)
+where
+    coalesce(expected.invoiced_minor, 0) <> coalesce(actual.invoiced_minor, 0)
     or coalesce(expected.collected_minor, 0) <> coalesce(actual.collected_minor, 0)
     or coalesce(expected.refunded_minor, 0) <> coalesce(actual.refunded_minor, 0)
     or coalesce(expected.credited_minor, 0) <> coalesce(actual.credited_minor, 0)

@@ -52,7 +52,8 @@ compared as (
 
 select *
 from compared
-where lines_amount_minor <> subtotal_minor
+where
+    lines_amount_minor <> subtotal_minor
     or lines_gross_minor <> total_minor
     -- older API versions do not send total_excluding_tax
     or (total_excluding_tax is not null and lines_net_minor <> total_excluding_tax)

@@ -16,16 +16,30 @@ with parts as (
 
 documents as (
 
-    select 'charge' as document_type, charge_id as document_id,
-        amount_captured_minor as collected_minor, 0 as refunded_minor, 0 as credited_minor
+    select
+        'charge' as document_type,
+        charge_id as document_id,
+        amount_captured_minor as collected_minor,
+        0 as refunded_minor,
+        0 as credited_minor
     from {{ ref('stg_stripe__charges') }}
     where status = 'succeeded' and amount_captured_minor <> 0
     union all
-    select 'refund', refund_id, 0, amount_minor, 0
+    select
+        'refund' as document_type,
+        refund_id as document_id,
+        0 as collected_minor,
+        amount_minor as refunded_minor,
+        0 as credited_minor
     from {{ ref('stg_stripe__refunds') }}
     where status not in ('failed', 'canceled') and amount_minor <> 0
     union all
-    select 'credit_note', credit_note_id, 0, 0, total_excluding_tax_minor
+    select
+        'credit_note' as document_type,
+        credit_note_id as document_id,
+        0 as collected_minor,
+        0 as refunded_minor,
+        total_excluding_tax_minor as credited_minor
     from {{ ref('stg_stripe__credit_notes') }}
     where status <> 'void' and total_excluding_tax_minor <> 0
 
@@ -44,7 +58,8 @@ from documents
 full outer join parts
     on documents.document_type = parts.document_type
     and documents.document_id = parts.document_id
-where documents.document_id is null
+where
+    documents.document_id is null
     or parts.document_id is null
     or documents.collected_minor <> parts.collected_minor
     or documents.refunded_minor <> parts.refunded_minor

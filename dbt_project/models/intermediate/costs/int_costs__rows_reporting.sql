@@ -13,7 +13,11 @@ with cost_rows as (
 
 rates as (
 
-    select rate_date, currency, rate_to_reporting from {{ ref('int_fx__rates_to_reporting') }}
+    select
+        rate_date,
+        currency,
+        rate_to_reporting
+    from {{ ref('int_fx__rates_to_reporting') }}
 
 ),
 
@@ -34,12 +38,14 @@ converted as (
         cost_rows.channel,
         cost_rows.currency,
         cost_rows.amount,
-        case when cost_rows.currency = '{{ reporting }}' then cast(1 as decimal(18, 8))
-            else rates.rate_to_reporting end as fx_rate
+        case
+            when cost_rows.currency = '{{ reporting }}' then cast(1 as decimal(18, 8))
+            else rates.rate_to_reporting
+        end as fx_rate
     from cost_rows
     left join rates
-        on rates.rate_date = cost_rows.cost_date
-        and rates.currency = cost_rows.currency
+        on cost_rows.cost_date = rates.rate_date
+        and cost_rows.currency = rates.currency
 
 ),
 
@@ -60,8 +66,9 @@ final as (
         {{ convert_amount('amount', 'fx_rate') }} as amount_reporting,
         '{{ reporting }}' as reporting_currency,
         case when fx_rate is null then 'insufficient_data' else 'actual' end as data_quality,
-        case when fx_rate is null
-            then 'no exchange rate for ' || upper(currency) || ' on ' || cast(cost_date as varchar)
+        case
+            when fx_rate is null
+                then 'no exchange rate for ' || upper(currency) || ' on ' || cast(cost_date as varchar)
         end as reason
     from converted
     -- the as-of date is "today": rows booked later (budgets, accruals) are not costs yet

@@ -53,7 +53,9 @@ stripe_links as (
 
 stripe_to_customer as (
 
-    select stripe_customer_id, customer_id
+    select
+        stripe_customer_id,
+        customer_id
     from stripe_links
     where link_rank = 1
 
@@ -61,10 +63,16 @@ stripe_to_customer as (
 
 id_map as (
 
-    select 'app_account' as id_type, account_id as source_id, customer_id
+    select
+        'app_account' as id_type,
+        account_id as source_id,
+        customer_id
     from account_customers
     union all
-    select 'stripe_customer' as id_type, stripe_customer_id as source_id, customer_id
+    select
+        'stripe_customer' as id_type,
+        stripe_customer_id as source_id,
+        customer_id
     from stripe_to_customer
 
 )

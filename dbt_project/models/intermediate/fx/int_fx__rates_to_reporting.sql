@@ -14,16 +14,26 @@ with rates as (
 with_usd as (
 
     -- USD is 1 USD per unit on every day some rate was loaded, even if the file omits it
-    select rate_date, currency, usd_per_unit from rates where currency <> 'usd'
+    select
+        rate_date,
+        currency,
+        usd_per_unit
+    from rates
+    where currency <> 'usd'
     union all
-    select distinct rate_date, 'usd' as currency, cast(1 as decimal(18, 8)) as usd_per_unit
+    select distinct
+        rate_date,
+        'usd' as currency,
+        cast(1 as decimal(18, 8)) as usd_per_unit
     from rates
 
 ),
 
 reporting_rate as (
 
-    select rate_date, usd_per_unit as reporting_usd_per_unit
+    select
+        rate_date,
+        usd_per_unit as reporting_usd_per_unit
     from with_usd
     where currency = '{{ reporting }}'
 

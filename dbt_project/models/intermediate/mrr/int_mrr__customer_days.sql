@@ -62,7 +62,9 @@ item_changes as (
         *,
         lag(mrr4, 1, 0) over (partition by item_key order by change_date) as previous_mrr4,
         lag(mrr_original) over (partition by item_key order by change_date) as previous_mrr_original,
-        lag(mrr_reporting_known, 1, cast(0 as decimal(18, 4))) over (partition by item_key order by change_date) as previous_mrr_reporting
+        lag(mrr_reporting_known, 1, cast(0 as decimal(18, 4)))
+            over (partition by item_key order by change_date)
+            as previous_mrr_reporting
     from carried
 
 ),
@@ -78,7 +80,8 @@ item_deltas as (
         mrr_reporting_known - previous_mrr_reporting as reporting_delta,
         case
             when previous_mrr4 <> 0 and mrr4 <> 0
-                then {{ convert_amount('previous_mrr_original', 'rate_to_reporting', 4) }}
+                then
+                    {{ convert_amount('previous_mrr_original', 'rate_to_reporting', 4) }}
                     - previous_mrr_reporting
             else cast(0 as decimal(18, 4))
         end as fx_delta,
@@ -163,14 +166,17 @@ final as (
         cast(mrr_after as decimal(18, 4)) as mrr_after,
         cast(case when movement_type is null then 0 else mrr_change end as decimal(18, 4)) as mrr_change,
         -- on a day without a movement the whole change is FX
-        cast(case when movement_type is null then reporting_delta else fx_adjustment end as decimal(18, 4)) as fx_adjustment,
+        cast(case when movement_type is null then reporting_delta else fx_adjustment end as decimal(18, 4))
+            as fx_adjustment,
         movement_type,
         original_before4 > 0 as was_paying,
         original_after4 > 0 as is_paying,
         case when lacks_rate = 1 then 'insufficient_data' else 'actual' end as data_quality,
-        (select settings_fingerprint from {{ ref('int_build__state') }}) as settings_fingerprint,
-        (select as_of_date from {{ ref('int_build__state') }}) as built_as_of,
-        (select watermark from {{ ref('int_build__state') }}) as source_watermark
+        (
+            select build_state.settings_fingerprint from {{ ref('int_build__state') }} as build_state
+        ) as settings_fingerprint,
+        (select build_state.as_of_date from {{ ref('int_build__state') }} as build_state) as built_as_of,
+        (select build_state.watermark from {{ ref('int_build__state') }} as build_state) as source_watermark
     from classified
 
 )

@@ -35,7 +35,11 @@ rates as (
 
 fx_loads as (
 
-    select rate_date, currency, dlt_load_id from {{ ref('stg_fx__rates') }}
+    select
+        rate_date,
+        currency,
+        dlt_load_id
+    from {{ ref('stg_fx__rates') }}
 
 ),
 
@@ -55,16 +59,27 @@ events as (
 
     -- the item takes the segment's value when it starts ...
     select
-        customer_id, item_key, currency, segment_start_epoch as event_epoch, mrr4,
-        source_load_id, as_of_sensitive_until
+        customer_id,
+        item_key,
+        currency,
+        segment_start_epoch as event_epoch,
+        mrr4,
+        source_load_id,
+        as_of_sensitive_until
     from ordered
     union all
     -- ... and drops to 0 when it ends before anything else starts
     select
-        customer_id, item_key, currency, segment_end_epoch as event_epoch, 0 as mrr4,
-        source_load_id, as_of_sensitive_until
+        customer_id,
+        item_key,
+        currency,
+        segment_end_epoch as event_epoch,
+        0 as mrr4,
+        source_load_id,
+        as_of_sensitive_until
     from ordered
-    where segment_end_epoch is not null
+    where
+        segment_end_epoch is not null
         and (next_start_epoch is null or segment_end_epoch < next_start_epoch)
 
 ),

@@ -115,14 +115,16 @@ recurring_lines as (
     inner join subscriptions on lines.subscription_id = subscriptions.subscription_id
     inner join customers on invoices.stripe_customer_id = customers.stripe_customer_id
     left join adjustments on lines.invoice_line_row_id = adjustments.invoice_line_row_id
-    where prices.price_type = 'recurring'
+    where
+        prices.price_type = 'recurring'
         and coalesce(prices.usage_type, 'licensed') <> 'metered'
 
 ),
 
 period_lines as (
 
-    select * from recurring_lines where not is_proration
+    select * from recurring_lines
+    where not is_proration
 
 ),
 
@@ -145,7 +147,7 @@ proration_changes as (
         *,
         row_number() over (
             partition by subscription_item_id, period_start_epoch
-            order by amount_minor desc, invoice_line_id
+            order by amount_minor desc, invoice_line_id asc
         ) as line_rank
     from recurring_lines
     where is_proration
@@ -179,7 +181,7 @@ proration_with_period as (
     from proration_debits
     left join period_lines
         on proration_debits.subscription_item_id = period_lines.subscription_item_id
-        and period_lines.period_start_epoch <= proration_debits.period_start_epoch
+        and proration_debits.period_start_epoch >= period_lines.period_start_epoch
         and proration_debits.period_start_epoch < period_lines.period_end_epoch
 
 ),
@@ -189,13 +191,15 @@ proration_discounted as (
     select
         proration_with_period.*,
         case
-            when discount_minor = 0 or full_gross_minor = 0 then 0
-            when coalesce(period_gross_minor, 0) > 0 and coalesce(period_discount_minor, 0) > 0
+            when proration_with_period.discount_minor = 0 or proration_with_period.full_gross_minor = 0 then 0
+            when
+                coalesce(proration_with_period.period_gross_minor, 0) > 0
+                and coalesce(proration_with_period.period_discount_minor, 0) > 0
                 then {{ round_half_up_div('full_gross_minor * period_discount_minor', 'period_gross_minor') }}
             else {{ round_half_up_div('full_gross_minor * discount_minor', 'amount_minor') }}
         end as full_discount_minor
     from proration_with_period
-    where period_rank = 1
+    where proration_with_period.period_rank = 1
 
 ),
 
@@ -203,11 +207,17 @@ proration_segments as (
 
     select
         proration_discounted.*,
-        full_gross_minor - full_discount_minor - case
-            when proration_discounted.inclusive_tax_minor = 0 or full_gross_minor = 0 then 0
+        proration_discounted.full_gross_minor - proration_discounted.full_discount_minor - case
+            when proration_discounted.inclusive_tax_minor = 0 or proration_discounted.full_gross_minor = 0 then 0
             when tax_rates.percentage_bp is not null
-                then {{ round_half_up_div('(full_gross_minor - full_discount_minor) * tax_rates.percentage_bp', '10000 + tax_rates.percentage_bp') }}
-            else {{ round_half_up_div('(full_gross_minor - full_discount_minor) * proration_discounted.inclusive_tax_minor', 'proration_discounted.amount_minor - proration_discounted.discount_minor') }}
+                then {{ round_half_up_div(
+                    '(proration_discounted.full_gross_minor - proration_discounted.full_discount_minor)'
+                    ~ ' * tax_rates.percentage_bp',
+                    '10000 + tax_rates.percentage_bp') }}
+            else {{ round_half_up_div(
+                '(proration_discounted.full_gross_minor - proration_discounted.full_discount_minor)'
+                ~ ' * proration_discounted.inclusive_tax_minor',
+                'proration_discounted.amount_minor - proration_discounted.discount_minor') }}
         end as net_minor
     from proration_discounted
     left join tax_rates on proration_discounted.inclusive_tax_rate_id = tax_rates.tax_rate_id
@@ -217,16 +227,45 @@ proration_segments as (
 segments as (
 
     select
-        invoice_line_id, subscription_id, subscription_item_id, stripe_customer_id, currency,
-        is_proration, period_start_epoch, period_end_epoch, billing_interval,
-        billing_interval_count, net_minor, source_load_id
+        invoice_line_id,
+        subscription_id,
+        subscription_item_id,
+        stripe_customer_id,
+        currency,
+        is_proration,
+        period_start_epoch,
+        period_end_epoch,
+        billing_interval,
+        billing_interval_count,
+        net_minor,
+        source_load_id
     from regular_segments
     union all
     select
-        invoice_line_id, subscription_id, subscription_item_id, stripe_customer_id, currency,
-        is_proration, period_start_epoch, period_end_epoch, billing_interval,
-        billing_interval_count, net_minor, source_load_id
+        invoice_line_id,
+        subscription_id,
+        subscription_item_id,
+        stripe_customer_id,
+        currency,
+        is_proration,
+        period_start_epoch,
+        period_end_epoch,
+        billing_interval,
+        billing_interval_count,
+        net_minor,
+        source_load_id
     from proration_segments
+
+),
+
+uncollectible as (
+
+    select
+        subscription_id,
+        max(marked_uncollectible_at_epoch) as marked_uncollectible_at_epoch
+    from invoices
+    where status = 'uncollectible'
+    group by subscription_id
 
 ),
 
@@ -241,12 +280,7 @@ subscription_ends as (
         uncollectible.marked_uncollectible_at_epoch,
         subscriptions.cancellation_reason
     from subscriptions
-    left join (
-        select subscription_id, max(marked_uncollectible_at_epoch) as marked_uncollectible_at_epoch
-        from invoices
-        where status = 'uncollectible'
-        group by subscription_id
-    ) as uncollectible on subscriptions.subscription_id = uncollectible.subscription_id
+    left join uncollectible on subscriptions.subscription_id = uncollectible.subscription_id
 
 ),
 
@@ -257,11 +291,11 @@ with_end as (
         subscription_ends.subscription_status,
         -- when the subscription stops carrying MRR, whatever its lines say
         case
-            {%- if churn_on == 'requested' %}
+        {%- if churn_on == 'requested' %}
             when subscription_ends.canceled_at_epoch is not null
                 then subscription_ends.canceled_at_epoch
             {%- endif %}
-            {%- if unpaid_is_churn() %}
+        {%- if unpaid_is_churn() %}
             when subscription_ends.marked_uncollectible_at_epoch is not null
                 and (subscription_ends.subscription_status = 'unpaid'
                     or subscription_ends.cancellation_reason = 'payment_failed')
@@ -287,10 +321,12 @@ cut as (
         case
             -- a running subscription keeps its last line's MRR after the line's period
             -- while the renewal invoice is still a draft (Stripe drafts it up to an hour)
-            when is_latest_line and stops_at_epoch is null
+            when
+                is_latest_line and stops_at_epoch is null
                 and subscription_status in ('active', 'past_due', 'unpaid', 'trialing')
                 then null
-            when is_latest_line and stops_at_epoch is not null
+            when
+                is_latest_line and stops_at_epoch is not null
                 and subscription_status in ('active', 'past_due', 'unpaid', 'trialing')
                 then stops_at_epoch
             when stops_at_epoch is not null and stops_at_epoch < period_end_epoch

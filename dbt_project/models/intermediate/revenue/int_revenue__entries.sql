@@ -142,7 +142,8 @@ with_customer as (
         on entries.id_type = id_map.id_type
         and entries.customer_source_id = id_map.source_id
     -- no money, no entry (trial and free-plan lines, usage of zero units)
-    where entries.invoiced_minor <> 0
+    where
+        entries.invoiced_minor <> 0
         or entries.collected_minor <> 0
         or entries.refunded_minor <> 0
         or entries.credited_minor <> 0

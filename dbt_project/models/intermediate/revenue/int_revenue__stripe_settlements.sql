@@ -151,7 +151,8 @@ uncredited_refunds as (
         refunds_with_charge.created_date as revenue_date,
         case
             when invoice_totals.gross_minor > 0
-                then {{ round_half_up_div('refunds_with_charge.uncredited_minor * invoice_totals.net_minor', 'invoice_totals.gross_minor') }}
+                then {{ round_half_up_div(
+                    'refunds_with_charge.uncredited_minor * invoice_totals.net_minor', 'invoice_totals.gross_minor') }}
             else refunds_with_charge.uncredited_minor
         end as amount_minor
     from refunds_with_charge
@@ -194,12 +195,23 @@ with_shares as (
     select
         documents.*,
         type_shares.revenue_type as share_revenue_type,
-        case when documents.allocation_basis = 'gross' then type_shares.gross_minor else type_shares.net_minor end as part_basis_minor,
-        case when documents.allocation_basis = 'gross' then invoice_totals.gross_minor else invoice_totals.net_minor end as whole_basis_minor
+        case
+            when documents.allocation_basis = 'gross' then type_shares.gross_minor
+            else type_shares.net_minor
+        end as part_basis_minor,
+        case
+            when documents.allocation_basis = 'gross' then invoice_totals.gross_minor
+            else invoice_totals.net_minor
+        end as whole_basis_minor
     from documents
     left join invoice_totals
         on documents.invoice_id = invoice_totals.invoice_id
-        and (case when documents.allocation_basis = 'gross' then invoice_totals.gross_minor else invoice_totals.net_minor end) > 0
+        and (
+            case
+                when documents.allocation_basis = 'gross' then invoice_totals.gross_minor
+                else invoice_totals.net_minor
+            end
+        ) > 0
     left join type_shares
         on invoice_totals.invoice_id = type_shares.invoice_id
 
@@ -223,7 +235,7 @@ shared as (
         end as share_minor,
         row_number() over (
             partition by document_type, document_id, measure
-            order by part_basis_minor desc, share_revenue_type
+            order by part_basis_minor desc, share_revenue_type asc
         ) as share_rank
     from with_shares
 

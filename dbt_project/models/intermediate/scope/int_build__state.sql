@@ -57,11 +57,11 @@ final as (
         previous_build.watermark as previous_watermark,
         previous_build.as_of_date as previous_as_of_date,
         previous_build.watermark is null
-            or previous_build.settings_fingerprint <> this_build.settings_fingerprint
-            or this_build.as_of_date < previous_build.as_of_date as rebuild_all,
+        or previous_build.settings_fingerprint <> this_build.settings_fingerprint
+        or this_build.as_of_date < previous_build.as_of_date as rebuild_all,
         -- a new month adds a row for every paying customer to the monthly facts
         previous_build.as_of_date is null
-            or {{ month_start('previous_build.as_of_date') }} <> {{ month_start('this_build.as_of_date') }}
+        or {{ month_start('previous_build.as_of_date') }} <> {{ month_start('this_build.as_of_date') }}
             as is_new_month
     from this_build
     left join previous_build on true

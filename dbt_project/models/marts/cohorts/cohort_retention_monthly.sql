@@ -28,7 +28,8 @@ cohort_months as (
         cast(
             (extract(year from customer_months.month) - extract(year from customer_segments.cohort_month)) * 12
             + extract(month from customer_months.month) - extract(month from customer_segments.cohort_month)
-        as integer) as months_since_start,
+            as integer
+        ) as months_since_start,
         -- every customer has a row for every month from their first paid month
         count(*) as customers_at_start,
         sum(case when customer_months.is_paying_end then 1 else 0 end) as customers_paying,
@@ -67,7 +68,8 @@ flagged as (
 final as (
 
     select
-        cast(segment || '|' || cast(cohort_month as varchar) || '|' || cast(month as varchar) as varchar) as cohort_segment_month_id,
+        cast(segment || '|' || cast(cohort_month as varchar) || '|' || cast(month as varchar) as varchar)
+            as cohort_segment_month_id,
         segment,
         cohort_month,
         months_since_start,

@@ -22,7 +22,10 @@ revenue as (
 
 cohort_sizes as (
 
-    select segment, cohort_month, count(*) as cohort_customers
+    select
+        segment,
+        cohort_month,
+        count(*) as cohort_customers
     from customer_segments
     group by segment, cohort_month
 
@@ -37,9 +40,13 @@ months as (
 
 grid as (
 
-    select cohort_sizes.segment, cohort_sizes.cohort_month, cohort_sizes.cohort_customers, months.month
+    select
+        cohort_sizes.segment,
+        cohort_sizes.cohort_month,
+        cohort_sizes.cohort_customers,
+        months.month
     from cohort_sizes
-    inner join months on months.month >= cohort_sizes.cohort_month
+    inner join months on cohort_sizes.cohort_month <= months.month
 
 ),
 
@@ -49,8 +56,9 @@ customer_month_revenue as (
         customer_segments.segment,
         customer_segments.cohort_month,
         -- revenue before the first paid month counts in the cohort month
-        case when {{ month_start('revenue.revenue_date') }} < customer_segments.cohort_month
-            then customer_segments.cohort_month
+        case
+            when {{ month_start('revenue.revenue_date') }} < customer_segments.cohort_month
+                then customer_segments.cohort_month
             else {{ month_start('revenue.revenue_date') }}
         end as month,
         revenue.net_revenue_reporting,
@@ -108,13 +116,15 @@ cumulated as (
 final as (
 
     select
-        cast(segment || '|' || cast(cohort_month as varchar) || '|' || cast(month as varchar) as varchar) as cohort_segment_month_id,
+        cast(segment || '|' || cast(cohort_month as varchar) || '|' || cast(month as varchar) as varchar)
+            as cohort_segment_month_id,
         segment,
         cohort_month,
         cast(
             (extract(year from month) - extract(year from cohort_month)) * 12
             + extract(month from month) - extract(month from cohort_month)
-        as integer) as months_since_start,
+            as integer
+        ) as months_since_start,
         month,
         cast(cohort_customers as bigint) as cohort_customers,
         cast(case when lacks_rate = 0 then net_revenue end as decimal(18, 4)) as net_revenue,

@@ -107,7 +107,7 @@ joined as (
     left join plan_values on plan_values.segment = 'plan:' || coalesce(customers.current_plan_id, 'unknown')
     left join acquisition_costs
         on acquisition_costs.segment = 'channel:' || coalesce(customers.acquisition_channel, 'unknown')
-        and acquisition_costs.month = customers.cohort_month
+        and customers.cohort_month = acquisition_costs.month
 
 ),
 
@@ -118,10 +118,14 @@ valued as (
         case
             when not is_paying then 'not paying on the as-of date: the realised revenue is the whole value'
             when mrr_quality <> 'actual' then 'the customer''s MRR lacks an exchange rate'
-            when plan_ltv_quality = 'insufficient_data' then 'the plan''s churn rate: ' || coalesce(ltv_reason, 'unknown')
+            when
+                plan_ltv_quality = 'insufficient_data'
+                then 'the plan''s churn rate: ' || coalesce(ltv_reason, 'unknown')
         end as ltv_gap,
-        case when is_paying and mrr_quality = 'actual' and plan_ltv_quality <> 'insufficient_data'
-            then {{ exact_div('current_mrr', 'avg_customer_churn_rate', 4, 6) }} end as ltv
+        case
+            when is_paying and mrr_quality = 'actual' and plan_ltv_quality <> 'insufficient_data'
+                then {{ exact_div('current_mrr', 'avg_customer_churn_rate', 4, 6) }}
+        end as ltv
     from joined
 
 ),
@@ -138,23 +142,31 @@ final as (
         cast(active_months as bigint) as active_months,
         cast(case when not revenue_lacks_rate then realised_revenue end as decimal(18, 4)) as realised_revenue,
         cast(avg_customer_churn_rate as decimal(18, 6)) as plan_churn_rate,
-        cast(case when ltv is not null then {{ exact_div('1', 'avg_customer_churn_rate', 4, 6) }} end
-            as decimal(18, 4)) as expected_lifetime_months,
+        cast(
+            case when ltv is not null then {{ exact_div('1', 'avg_customer_churn_rate', 4, 6) }} end
+            as decimal(18, 4)
+        ) as expected_lifetime_months,
         cast(gross_margin as decimal(18, 6)) as gross_margin,
         cast(ltv as decimal(18, 4)) as ltv,
         cast(cac as decimal(18, 4)) as cac,
         cast({{ ratio('ltv', 'cac') }} as decimal(18, 6)) as clv_cac_ratio,
-        cast(case when is_paying then {{ exact_div('cac', 'current_mrr * gross_margin', 4, 10) }} end
-            as decimal(18, 4)) as cac_payback_months,
+        cast(
+            case when is_paying then {{ exact_div('cac', 'current_mrr * gross_margin', 4, 10) }} end
+            as decimal(18, 4)
+        ) as cac_payback_months,
         '{{ reporting_currency() }}' as reporting_currency,
         cast(case
             when ltv_gap is not null and is_paying then 'insufficient_data'
             when cac is null or gross_margin is null or revenue_lacks_rate then 'insufficient_data'
             when plan_ltv_quality = 'estimated' then 'estimated'
-            else 'actual' end as varchar) as data_quality,
-        cast(nullif(concat_ws('; ',
+            else 'actual'
+        end as varchar) as data_quality,
+        cast(nullif(concat_ws(
+            '; ',
             case when ltv_gap is not null and is_paying then 'LTV: ' || ltv_gap end,
-            case when cac is null then 'CAC: ' || coalesce(cac_reason, 'no acquisition cost for the channel and month') end,
+            case
+                when cac is null then 'CAC: ' || coalesce(cac_reason, 'no acquisition cost for the channel and month')
+            end,
             case when gross_margin is null then 'gross margin: ' || coalesce(gross_margin_reason, 'unknown') end,
             case when revenue_lacks_rate then 'realised revenue: some revenue has no exchange rate for its day' end
         ), '') as varchar) as reason,

@@ -58,11 +58,15 @@ final as (
         cast(customers as bigint) as customers,
         cast(mrr as decimal(18, 4)) as mrr,
         cast({{ divide_money('mrr', 'customers') }} as decimal(18, 4)) as arpu,
-        cast(case when customers_with_ltv = customers
-            then {{ divide_money('ltv_total', 'customers') }} end as decimal(18, 4)) as ltv,
-        cast(case risk_band when 'healthy' then 'low' when 'medium' then 'medium'
-            when 'high' then 'high' else 'unknown' end as varchar) as churn_risk,
-        cast(case value_tier || ':' || risk_band
+        cast(case
+            when customers_with_ltv = customers
+                then {{ divide_money('ltv_total', 'customers') }}
+        end as decimal(18, 4)) as ltv,
+        cast(case risk_band
+            when 'healthy' then 'low' when 'medium' then 'medium'
+            when 'high' then 'high' else 'unknown'
+        end as varchar) as churn_risk,
+        cast(case (value_tier || ':' || risk_band)
             when 'high_value:healthy' then 'protect and grow: annual plan, referral or case study'
             when 'low_value:healthy' then 'upsell: show the next plan and its limits'
             when 'high_value:medium' then 'account review with customer success this month'
@@ -72,12 +76,20 @@ final as (
             else 'complete the data: connect usage and support for these customers'
         end as varchar) as action,
         '{{ reporting_currency() }}' as reporting_currency,
-        cast(case when risk_band = 'unknown' or customers_with_ltv < customers
-            then 'insufficient_data' else 'actual' end as varchar) as data_quality,
-        cast(nullif(concat_ws('; ',
+        cast(case
+            when risk_band = 'unknown' or customers_with_ltv < customers
+                then 'insufficient_data'
+            else 'actual'
+        end as varchar) as data_quality,
+        cast(nullif(concat_ws(
+            '; ',
             case when risk_band = 'unknown' then 'health score incomplete (see customer_health.reason)' end,
-            case when customers_with_ltv < customers
-                then cast(customers - customers_with_ltv as varchar) || ' customer(s) without an LTV (see fct_customer_value.reason)' end
+            case
+                when customers_with_ltv < customers
+                    then
+                        cast(customers - customers_with_ltv as varchar)
+                        || ' customer(s) without an LTV (see fct_customer_value.reason)'
+            end
         ), '') as varchar) as reason
     from grid
 

@@ -56,9 +56,12 @@ bounds as (
 
     select min(month) as first_month from (
         select cost_month as month from cost_groups
-        union all select month from new_customers
-        union all select month from mrr
-        union all select {{ month_start('revenue_date') }} from revenue
+        union all
+        select month from new_customers
+        union all
+        select month from mrr
+        union all
+        select {{ month_start('revenue_date') }} from revenue
     ) as months
 
 ),
@@ -91,7 +94,9 @@ month_costs as (
 
 cost_rate_reasons as (
 
-    select cost_month as month, string_agg(distinct reason, '; ' order by reason) as reason
+    select
+        cost_month as month,
+        string_agg(distinct reason, '; ' order by reason) as reason
     from cost_rows
     where reason is not null
     group by cost_month
@@ -113,7 +118,10 @@ channel_costs as (
 
 channel_rate_reasons as (
 
-    select cost_month as month, channel, string_agg(distinct reason, '; ' order by reason) as reason
+    select
+        cost_month as month,
+        channel,
+        string_agg(distinct reason, '; ' order by reason) as reason
     from cost_rows
     where reason is not null and cost_group = 'sales_marketing' and channel is not null
     group by cost_month, channel
@@ -127,11 +135,23 @@ month_revenue as (
         sum(case when data_quality = 'actual' then 0 else 1 end) as rows_without_rate,
         sum(net_collected_amount_reporting) as collected,
         sum(net_revenue_reporting) as net_revenue,
-        string_agg(distinct case when data_quality <> 'actual'
-            then 'no exchange rate for ' || upper(currency) || ' on ' || cast(revenue_date as varchar) || ' (revenue)'
-            end, '; ' order by case when data_quality <> 'actual'
-            then 'no exchange rate for ' || upper(currency) || ' on ' || cast(revenue_date as varchar) || ' (revenue)'
-            end) as reason
+        string_agg(distinct case
+            when data_quality <> 'actual'
+                then
+                    'no exchange rate for '
+                    || upper(currency)
+                    || ' on '
+                    || cast(revenue_date as varchar)
+                    || ' (revenue)'
+        end, '; ' order by case
+            when data_quality <> 'actual'
+                then
+                    'no exchange rate for '
+                    || upper(currency)
+                    || ' on '
+                    || cast(revenue_date as varchar)
+                    || ' (revenue)'
+        end) as reason
     from revenue
     group by {{ month_start('revenue_date') }}
 
@@ -139,7 +159,11 @@ month_revenue as (
 
 month_new as (
 
-    select month, sum(new_customers) as new_customers from new_customers group by month
+    select
+        month,
+        sum(new_customers) as new_customers
+    from new_customers
+    group by month
 
 ),
 
@@ -149,43 +173,66 @@ company_inputs as (
         months.month,
         coalesce(month_new.new_customers, 0) as new_customers,
         coalesce(month_costs.cost_rows, 0) as cost_rows,
-        case when coalesce(month_costs.sm_rows, 0) > 0 and month_costs.sm_without_rate = 0
-            then month_costs.sm_known end as sm_cost,
-        case when coalesce(month_costs.cogs_rows, 0) > 0 and month_costs.cogs_without_rate = 0
-            then month_costs.cogs_known end as cogs,
-        case when coalesce(month_costs.cost_rows, 0) > 0 and month_costs.rows_without_rate = 0
-            then month_costs.known_cost end as burn,
+        case
+            when coalesce(month_costs.sm_rows, 0) > 0 and month_costs.sm_without_rate = 0
+                then month_costs.sm_known
+        end as sm_cost,
+        case
+            when coalesce(month_costs.cogs_rows, 0) > 0 and month_costs.cogs_without_rate = 0
+                then month_costs.cogs_known
+        end as cogs,
+        case
+            when coalesce(month_costs.cost_rows, 0) > 0 and month_costs.rows_without_rate = 0
+                then month_costs.known_cost
+        end as burn,
         -- no revenue row in a month is no money: 0, which is a fact, not a fallback
-        case when coalesce(month_revenue.rows_without_rate, 0) = 0
-            then coalesce(month_revenue.collected, 0) end as collected,
-        case when coalesce(month_revenue.rows_without_rate, 0) = 0
-            then coalesce(month_revenue.net_revenue, 0) end as net_revenue,
+        case
+            when coalesce(month_revenue.rows_without_rate, 0) = 0
+                then coalesce(month_revenue.collected, 0)
+        end as collected,
+        case
+            when coalesce(month_revenue.rows_without_rate, 0) = 0
+                then coalesce(month_revenue.net_revenue, 0)
+        end as net_revenue,
         -- before the first month with MRR there is none: 0 ARR is a fact
-        case when mrr.month is null then 0
-            when mrr.data_quality = 'actual' then mrr.new_mrr * 12 end as new_arr,
-        case when mrr.month is null then 0
-            when mrr.data_quality = 'actual' then mrr.arr end as arr,
+        case
+            when mrr.month is null then 0
+            when mrr.data_quality = 'actual' then mrr.new_mrr * 12
+        end as new_arr,
+        case
+            when mrr.month is null then 0
+            when mrr.data_quality = 'actual' then mrr.arr
+        end as arr,
         case when mrr.data_quality = 'actual' then mrr.nrr end as nrr,
         case when mrr.data_quality = 'actual' then mrr.grr end as grr,
         case when mrr.data_quality = 'actual' then mrr.quick_ratio end as quick_ratio,
-        nullif(concat_ws('; ',
-            case when coalesce(month_costs.cost_rows, 0) = 0
-                then 'no cost sheets loaded for this month' end,
-            case when month_costs.cost_rows > 0 and month_costs.sm_rows = 0
-                then 'no sales or marketing costs in the cost sheets for this month' end,
-            case when month_costs.cost_rows > 0 and month_costs.cogs_rows = 0
-                then 'no COGS (hosting, payment fees, support, other COGS) in the cost sheets for this month' end,
+        nullif(concat_ws(
+            '; ',
+            case
+                when coalesce(month_costs.cost_rows, 0) = 0
+                    then 'no cost sheets loaded for this month'
+            end,
+            case
+                when month_costs.cost_rows > 0 and month_costs.sm_rows = 0
+                    then 'no sales or marketing costs in the cost sheets for this month'
+            end,
+            case
+                when month_costs.cost_rows > 0 and month_costs.cogs_rows = 0
+                    then 'no COGS (hosting, payment fees, support, other COGS) in the cost sheets for this month'
+            end,
             cost_rate_reasons.reason,
             month_revenue.reason,
-            case when mrr.data_quality <> 'actual'
-                then 'MRR lacks an exchange rate for some customers (see mrr_summary_monthly)' end
+            case
+                when mrr.data_quality <> 'actual'
+                    then 'MRR lacks an exchange rate for some customers (see mrr_summary_monthly)'
+            end
         ), '') as reason
     from months
-    left join month_new on month_new.month = months.month
-    left join month_costs on month_costs.month = months.month
-    left join cost_rate_reasons on cost_rate_reasons.month = months.month
-    left join month_revenue on month_revenue.month = months.month
-    left join mrr on mrr.month = months.month
+    left join month_new on months.month = month_new.month
+    left join month_costs on months.month = month_costs.month
+    left join cost_rate_reasons on months.month = cost_rate_reasons.month
+    left join month_revenue on months.month = month_revenue.month
+    left join mrr on months.month = mrr.month
 
 ),
 
@@ -232,28 +279,38 @@ channel_inputs as (
         coalesce(new_customers.new_customers, 0) as new_customers,
         -- costs are attributed to a channel only by the marketing sheet: without its rows
         -- in the month a channel's spend is unknown, not 0
-        case when channels.channel <> 'unknown'
+        case
+            when
+                channels.channel <> 'unknown'
                 and coalesce(month_costs.marketing_rows, 0) > 0
                 and coalesce(channel_costs.rows_without_rate, 0) = 0
-            then coalesce(channel_costs.known_cost, 0) end as channel_cost,
-        nullif(concat_ws('; ',
-            case when coalesce(month_costs.cost_rows, 0) = 0
-                then 'no cost sheets loaded for this month' end,
-            case when month_costs.cost_rows > 0 and month_costs.marketing_rows = 0
-                then 'no marketing or advertising costs in the cost sheets for this month' end,
-            case when channels.channel = 'unknown'
-                then 'acquisition channel unknown for these customers: their cost is only in the blended CAC' end,
+                then coalesce(channel_costs.known_cost, 0)
+        end as channel_cost,
+        nullif(concat_ws(
+            '; ',
+            case
+                when coalesce(month_costs.cost_rows, 0) = 0
+                    then 'no cost sheets loaded for this month'
+            end,
+            case
+                when month_costs.cost_rows > 0 and month_costs.marketing_rows = 0
+                    then 'no marketing or advertising costs in the cost sheets for this month'
+            end,
+            case
+                when channels.channel = 'unknown'
+                    then 'acquisition channel unknown for these customers: their cost is only in the blended CAC'
+            end,
             channel_rate_reasons.reason
         ), '') as reason
     from months
     cross join channels
     left join new_customers
-        on new_customers.month = months.month and new_customers.channel = channels.channel
+        on months.month = new_customers.month and channels.channel = new_customers.channel
     left join channel_costs
-        on channel_costs.month = months.month and channel_costs.channel = channels.channel
+        on months.month = channel_costs.month and channels.channel = channel_costs.channel
     left join channel_rate_reasons
-        on channel_rate_reasons.month = months.month and channel_rate_reasons.channel = channels.channel
-    left join month_costs on month_costs.month = months.month
+        on months.month = channel_rate_reasons.month and channels.channel = channel_rate_reasons.channel
+    left join month_costs on months.month = month_costs.month
     -- customers without a channel get a row only in the months some of them are new
     where channels.channel <> 'unknown' or new_customers.new_customers > 0
 

@@ -28,21 +28,27 @@ with daily as (
 
 monthly as (
 
-    select *, {{ month_report_date('month') }} as report_date
+    select
+        *,
+        {{ month_report_date('month') }} as report_date
     from {{ ref('mrr_summary_monthly') }}
 
 ),
 
 economics as (
 
-    select *, {{ month_report_date('month') }} as report_date
+    select
+        *,
+        {{ month_report_date('month') }} as report_date
     from {{ ref('unit_economics_monthly') }}
 
 ),
 
 activation as (
 
-    select *, {{ month_report_date('month') }} as report_date
+    select
+        *,
+        {{ month_report_date('month') }} as report_date
     from {{ ref('activation_monthly') }}
     where month <= {{ month_start(as_of) }}
 
@@ -190,14 +196,18 @@ final as (
         {%- else %}
         cast(null as decimal(18, 6)) as target,
         {%- endif %}
-        cast(case when value is null then 'insufficient_data'
+        cast(case
+            when value is null then 'insufficient_data'
             when method is not null then 'estimated'
-            else 'actual' end as varchar) as data_quality,
-        cast(case when value is null or method is not null then coalesce(source_reason, case kpi
-            {%- for kpi, spec in catalogue.items() %}
-            when '{{ kpi }}' then '{{ spec.undefined }}'
-            {%- endfor %}
-        end) end as varchar) as reason,
+            else 'actual'
+        end as varchar) as data_quality,
+        cast(case
+            when value is null or method is not null then coalesce(source_reason, case kpi
+                {%- for kpi, spec in catalogue.items() %}
+                when '{{ kpi }}' then '{{ spec.undefined }}'
+                {%- endfor %}
+            end)
+        end as varchar) as reason,
         cast(case when value is not null then method end as varchar) as method
     from filled
 

@@ -25,7 +25,9 @@ with customer_days as (
 
 first_paid as (
 
-    select customer_id, {{ month_start('min(change_date)') }} as first_paid_month
+    select
+        customer_id,
+        {{ month_start('min(change_date)') }} as first_paid_month
     from customer_days
     where is_paying
     group by customer_id
@@ -41,9 +43,11 @@ months as (
 
 customer_months as (
 
-    select first_paid.customer_id, months.month
+    select
+        first_paid.customer_id,
+        months.month
     from first_paid
-    inner join months on months.month >= first_paid.first_paid_month
+    inner join months on first_paid.first_paid_month <= months.month
 
 ),
 
@@ -52,7 +56,9 @@ days_in_month as (
     select
         *,
         {{ month_start('change_date') }} as month,
-        row_number() over (partition by customer_id, {{ month_start('change_date') }} order by change_date desc) as rank_from_end
+        row_number()
+            over (partition by customer_id, {{ month_start('change_date') }} order by change_date desc)
+            as rank_from_end
     from customer_days
 
 ),

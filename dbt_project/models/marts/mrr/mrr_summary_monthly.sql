@@ -29,12 +29,16 @@ month_totals as (
         -- paying at the start, not at the end: joined-and-left and left-and-returned
         -- customers of the same month do not count (MRR_RULES.md)
         sum(case when is_paying_start and not is_paying_end then 1 else 0 end) as customers_lost,
-        sum(case when is_paying_start
-            then mrr_start + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr
-            else 0 end) as retained_mrr_net,
-        sum(case when is_paying_start
-            then mrr_start - contraction_mrr - churned_mrr
-            else 0 end) as retained_mrr_gross,
+        sum(case
+            when is_paying_start
+                then mrr_start + expansion_mrr + reactivation_mrr - contraction_mrr - churned_mrr
+            else 0
+        end) as retained_mrr_net,
+        sum(case
+            when is_paying_start
+                then mrr_start - contraction_mrr - churned_mrr
+            else 0
+        end) as retained_mrr_gross,
         max(case when data_quality <> 'actual' then 1 else 0 end) as lacks_rate
     from customer_months
     group by month

@@ -3,14 +3,19 @@
     in the app (accounts.plan_id). -#}
 with accounts as (
 
-    select account_id, owner_user_id, plan_id
+    select
+        account_id,
+        owner_user_id,
+        plan_id
     from {{ ref('stg_app__accounts') }}
 
 ),
 
 plans as (
 
-    select plan_id, monthly_event_limit
+    select
+        plan_id,
+        monthly_event_limit
     from {{ ref('stg_app__plans') }}
 
 ),
@@ -39,7 +44,8 @@ select
     cast(plans.monthly_event_limit as bigint) as monthly_event_limit,
     {{ ratio('account_months.events', 'plans.monthly_event_limit') }} as limit_share
 from account_months
-inner join accounts on accounts.account_id = account_months.account_id
-inner join plans on plans.plan_id = accounts.plan_id
-where plans.monthly_event_limit > 0
+inner join accounts on account_months.account_id = accounts.account_id
+inner join plans on accounts.plan_id = plans.plan_id
+where
+    plans.monthly_event_limit > 0
     and account_months.events * 10 > plans.monthly_event_limit * 8

@@ -27,7 +27,9 @@ with chartmogul_read as (
 daily as (
 
     -- the daily comparison of the same as-of date: its currency and read time
-    select max(currency) as currency, max(checked_at) as checked_at
+    select
+        max(currency) as currency,
+        max(checked_at) as checked_at
     from {{ ref('chartmogul_reconciliation') }}
     where as_of = {{ as_of_date() }}
 
@@ -46,7 +48,10 @@ ours as (
 theirs as (
 
     -- one ChartMogul customer per external id
-    select external_id, customer_name, mrr_cents
+    select
+        external_id,
+        customer_name,
+        mrr_cents
     from (
         select
             external_id,
@@ -66,7 +71,8 @@ customers as (
 
     select customer_id from ours
     union
-    select external_id from theirs where mrr_cents <> 0
+    select external_id from theirs
+    where mrr_cents <> 0
 
 ),
 
@@ -77,15 +83,17 @@ compared as (
         coalesce(theirs.customer_name, '') as customer_name,
         coalesce(ours.our_mrr, cast(0 as decimal(18, 2))) as our_mrr,
         coalesce(
-            cast(cast(theirs.mrr_cents as decimal(38, 0)) * cast(0.01 as decimal(3, 2))
-                as decimal(18, 2)),
+            cast(
+                cast(theirs.mrr_cents as decimal(38, 0)) * cast(0.01 as decimal(3, 2))
+                as decimal(18, 2)
+            ),
             cast(0 as decimal(18, 2))
         ) as chartmogul_mrr
     from customers
-    left join ours on ours.customer_id = customers.customer_id
-    left join theirs on theirs.external_id = customers.customer_id
+    left join ours on customers.customer_id = ours.customer_id
+    left join theirs on customers.customer_id = theirs.external_id
     -- nothing unless ChartMogul was read for this as-of date
-    where (select read_at from chartmogul_read) is not null
+    where (select chartmogul_read.read_at from chartmogul_read) is not null
 
 ),
 
@@ -105,7 +113,7 @@ ranked as (
     select
         *,
         row_number() over (
-            order by abs_variance_cents desc, {{ codepoint_order('customer_id') }}
+            order by abs_variance_cents desc, {{ codepoint_order('customer_id') }} asc
         ) as rank,
         sum(abs_variance_cents) over () as total_cents
     from gaps
@@ -123,11 +131,15 @@ final as (
         chartmogul_mrr,
         variance,
         -- |variance| / sum of |variances|, to 4 places, halves to even
-        cast(cast({{ round_half_even_div('abs_variance_cents * 10000', 'total_cents') }}
-            as decimal(38, 0)) * cast(0.0001 as decimal(5, 4)) as decimal(12, 4))
+        cast(cast(
+            {{ round_half_even_div('abs_variance_cents * 10000', 'total_cents') }}
+            as decimal(38, 0)
+        ) * cast(0.0001 as decimal(5, 4)
+        ) as decimal(12, 4
+        ))
             as abs_share_of_gap,
-        cast((select currency from daily) as varchar) as currency,
-        cast((select checked_at from daily) as timestamp with time zone) as checked_at
+        cast((select daily.currency from daily) as varchar) as currency,
+        cast((select daily.checked_at from daily) as timestamp with time zone) as checked_at
     from ranked
     where rank <= {{ reconciliation_top_customers() }}
 

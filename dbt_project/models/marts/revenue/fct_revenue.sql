@@ -118,8 +118,11 @@ final as (
         collected_amount_reporting,
         refunded_amount_reporting,
         uncredited_refund_amount_reporting,
-        cast(invoiced_amount_reporting - credited_amount_reporting - uncredited_refund_amount_reporting as decimal(18, 4)) as net_revenue_reporting,
-        cast(collected_amount_reporting - refunded_amount_reporting as decimal(18, 4)) as net_collected_amount_reporting,
+        cast(
+            invoiced_amount_reporting - credited_amount_reporting - uncredited_refund_amount_reporting as decimal(18, 4)
+        ) as net_revenue_reporting,
+        cast(collected_amount_reporting - refunded_amount_reporting as decimal(18, 4))
+            as net_collected_amount_reporting,
         cast(entry_count as integer) as entry_count,
         cast(data_quality as varchar) as data_quality
     from converted

@@ -60,7 +60,8 @@ renamed as (
         coalesce(present.refunded_flag, false) as is_refunded,
         present.amount as amount_minor,
         -- an uncaptured authorisation collects nothing
-        coalesce(present.amount_captured_value, case when present.status = 'succeeded' then present.amount else 0 end) as amount_captured_minor,
+        coalesce(present.amount_captured_value, case when present.status = 'succeeded' then present.amount else 0 end)
+            as amount_captured_minor,
         coalesce(present.amount_refunded, 0) as amount_refunded_minor,
         present.charge_description as description,
         present.charge_failure_code as failure_code,

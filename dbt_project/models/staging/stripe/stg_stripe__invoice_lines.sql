@@ -14,11 +14,15 @@ present as (
 
     select
         *,
-        {{ coalesce_columns(cols, ['parent__subscription_item_details__subscription', 'parent__invoice_item_details__subscription', 'subscription'], 'varchar', 'line_subscription_id') }},
-        {{ coalesce_columns(cols, ['parent__subscription_item_details__subscription_item', 'subscription_item'], 'varchar', 'line_subscription_item_id') }},
-        {{ coalesce_columns(cols, ['parent__subscription_item_details__proration', 'parent__invoice_item_details__proration', 'proration'], 'boolean', 'line_is_proration') }},
+        {{ coalesce_columns(cols, ['parent__subscription_item_details__subscription',
+            'parent__invoice_item_details__subscription', 'subscription'], 'varchar', 'line_subscription_id') }},
+        {{ coalesce_columns(cols, ['parent__subscription_item_details__subscription_item', 'subscription_item'],
+            'varchar', 'line_subscription_item_id') }},
+        {{ coalesce_columns(cols, ['parent__subscription_item_details__proration',
+            'parent__invoice_item_details__proration', 'proration'], 'boolean', 'line_is_proration') }},
         {{ coalesce_columns(cols, ['pricing__price_details__price', 'price__id'], 'varchar', 'line_price_id') }},
-        {{ coalesce_columns(cols, ['pricing__unit_amount_decimal', 'price__unit_amount_decimal'], 'varchar', 'line_unit_amount_decimal') }},
+        {{ coalesce_columns(cols, ['pricing__unit_amount_decimal', 'price__unit_amount_decimal'],
+            'varchar', 'line_unit_amount_decimal') }},
         {{ column_or_null(cols, 'description', 'varchar', 'line_description') }},
         {{ column_or_null(cols, 'quantity', 'bigint', 'line_quantity') }}
     from source

@@ -13,11 +13,13 @@ present as (
 
     select
         *,
-        {{ coalesce_columns(cols, ['parent__subscription_details__subscription', 'subscription'], 'varchar', 'parent_subscription_id') }},
+        {{ coalesce_columns(cols, ['parent__subscription_details__subscription', 'subscription'],
+            'varchar', 'parent_subscription_id') }},
         {{ column_or_null(cols, 'billing_reason', 'varchar', 'billing_reason_value') }},
         {{ column_or_null(cols, 'number', 'varchar', 'invoice_number') }},
         {{ column_or_null(cols, 'status_transitions__paid_at', 'bigint', 'paid_at_epoch') }},
-        {{ column_or_null(cols, 'status_transitions__marked_uncollectible_at', 'bigint', 'marked_uncollectible_at_epoch') }},
+        {{ column_or_null(cols, 'status_transitions__marked_uncollectible_at', 'bigint',
+            'marked_uncollectible_at_epoch') }},
         {{ column_or_null(cols, 'post_payment_credit_notes_amount', 'bigint', 'post_payment_credit_notes_minor') }}
     from source
 

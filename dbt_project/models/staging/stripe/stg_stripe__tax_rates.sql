@@ -25,7 +25,13 @@ renamed as (
 
 deduplicated as (
 
-    select distinct tax_rate_id, display_name, country, state, percentage_bp, is_inclusive
+    select distinct
+        tax_rate_id,
+        display_name,
+        country,
+        state,
+        percentage_bp,
+        is_inclusive
     from renamed
 
 )
