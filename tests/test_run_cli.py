@@ -195,7 +195,7 @@ def test_run_fails_readably_on_empty_stripe_fixtures(tmp_path):
     [
         ([], "Missing option '--as-of'"),
         (["--as-of", "15/11/2026"], "YYYY-MM-DD"),
-        (["--as-of", "2026-11-15", "--vars", "[1, 2]"], "must be a mapping"),
+        (["--as-of", "2026-11-15", "--vars", "[1, 2]"], "is not a mapping"),
         (["--as-of", "2026-11-15", "--vars", "{as_of: 2026-01-01}"], "--as-of"),
         (["--as-of", "2026-11-15", "--stripe-fixtures", "/no/such/dir"], "no such folder"),
         (
