@@ -8,7 +8,7 @@
 
 with days as (
 
-    -- dbt.date_spine's end is exclusive: the day after the as-of month's last day
+    {# dbt.date_spine's end is exclusive: the day after the as-of month's last day #}
     {{ dbt.date_spine(
         'day',
         "cast('2015-01-01' as date)",

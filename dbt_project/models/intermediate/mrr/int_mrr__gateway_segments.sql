@@ -24,7 +24,8 @@
 with transactions as (
 
     select * from {{ ref('stg_app__transactions') }}
-    where product_type = 'subscription'
+    where
+        product_type = 'subscription'
         and gateway_subscription_id is not null
         and service_period_start is not null
         and service_period_end is not null
@@ -41,7 +42,7 @@ periods as (
         *,
         row_number() over (
             partition by gateway_subscription_id, service_period_start
-            order by case when status = 'failed' then 1 else 0 end, updated_at desc, transaction_id
+            order by case when status = 'failed' then 1 else 0 end, updated_at desc, transaction_id asc
         ) as attempt_rank
     from transactions
 
@@ -53,7 +54,10 @@ counted as (
         *,
         case
             when status <> 'failed' then true
-            when {{ as_of_date() }} < cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date) then true
+            when
+                {{ as_of_date() }}
+                < cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
+                then true
             else false
         end as counts_as_mrr
     from periods
@@ -72,16 +76,19 @@ final as (
         transaction_id as source_row_id,
         currency,
         false as is_proration,
-        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_start', 'day') }} * cast(86400 as bigint) as segment_start_epoch,
-        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_end', 'day') }} * cast(86400 as bigint) as segment_end_epoch,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_start', 'day') }}
+        * cast(86400 as bigint) as segment_start_epoch,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'service_period_end', 'day') }}
+        * cast(86400 as bigint) as segment_end_epoch,
         case when counts_as_mrr then {{ monthly_mrr4(
             'amount_minor', 'currency',
             "case billing_interval when 'quarter' then 'month' else billing_interval end",
             "case billing_interval when 'quarter' then 3 else 1 end") }} else 0 end as mrr4,
         dlt_load_id as source_load_id,
         -- the as-of date after which this row's answer may change (a retry window ends)
-        case when status = 'failed'
-            then cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
+        case
+            when status = 'failed'
+                then cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
         end as as_of_sensitive_until
     from counted
 

@@ -23,9 +23,10 @@ id_map as (
 
 changed_stripe_customers as (
 
-    {%- for model in ['stg_stripe__invoices', 'stg_stripe__subscriptions', 'stg_stripe__customers', 'stg_stripe__charges', 'stg_stripe__refunds', 'stg_stripe__credit_notes'] %}
+    {%- for model in ['stg_stripe__invoices', 'stg_stripe__subscriptions', 'stg_stripe__customers',
+        'stg_stripe__charges', 'stg_stripe__refunds', 'stg_stripe__credit_notes'] %}
     select stripe_customer_id from {{ ref(model) }}
-    where dlt_load_id > (select previous_watermark from state)
+    where dlt_load_id > (select state.previous_watermark from state)
     {{ 'union' if not loop.last }}
     {%- endfor %}
 
@@ -34,52 +35,60 @@ changed_stripe_customers as (
 changed_accounts as (
 
     select account_id from {{ ref('stg_app__transactions') }}
-    where dlt_load_id > (select previous_watermark from state)
-        or (status = 'failed'
+    where
+        dlt_load_id > (select state.previous_watermark from state)
+        or (
+            status = 'failed'
             and cast({{ dbt.dateadd('day', gateway_retry_days(), 'service_period_start') }} as date)
-                >= (select previous_as_of_date from state))
+            >= (select state.previous_as_of_date from state)
+        )
     union
     select account_id from {{ ref('stg_app__accounts') }}
-    where dlt_load_id > (select previous_watermark from state)
+    where dlt_load_id > (select state.previous_watermark from state)
 
 ),
 
 changed_currencies as (
 
     select distinct currency from {{ ref('stg_fx__rates') }}
-    where dlt_load_id > (select previous_watermark from state)
+    where dlt_load_id > (select state.previous_watermark from state)
 
 ),
 
 customers_in_scope as (
 
     select customer_id from id_map
-    where id_type = 'stripe_customer'
-        and source_id in (select stripe_customer_id from changed_stripe_customers)
+    where
+        id_type = 'stripe_customer'
+        and source_id in (select changed_stripe_customers.stripe_customer_id from changed_stripe_customers)
     union
     select customer_id from id_map
-    where id_type = 'app_account' and source_id in (select account_id from changed_accounts)
+    where id_type = 'app_account' and source_id in (select changed_accounts.account_id from changed_accounts)
     union
     select id_map.customer_id
     from id_map
     inner join {{ ref('stg_stripe__customers') }} as stripe_customers
         on id_map.id_type = 'stripe_customer' and id_map.source_id = stripe_customers.stripe_customer_id
-    where stripe_customers.currency in (select currency from changed_currencies)
+    where stripe_customers.currency in (select changed_currencies.currency from changed_currencies)
     union
     select id_map.customer_id
     from id_map
     inner join {{ ref('stg_app__accounts') }} as accounts
         on id_map.id_type = 'app_account' and id_map.source_id = accounts.account_id
-    where accounts.currency in (select currency from changed_currencies)
+    where accounts.currency in (select changed_currencies.currency from changed_currencies)
 
 ),
 
 final as (
 
-    select id_map.customer_id, id_map.id_type, id_map.source_id
+    select
+        id_map.customer_id,
+        id_map.id_type,
+        id_map.source_id
     from id_map
-    where id_map.customer_id in (select customer_id from customers_in_scope)
-        and not (select rebuild_all from state)
+    where
+        id_map.customer_id in (select customers_in_scope.customer_id from customers_in_scope)
+        and not (select state.rebuild_all from state)
 
 )
 

@@ -26,7 +26,9 @@ segments as (
 cohorts as (
 
     -- fct_mrr_monthly starts every customer at their first paid month
-    select customer_id, min(month) as cohort_month
+    select
+        customer_id,
+        min(month) as cohort_month
     from customer_months
     group by customer_id
 
@@ -35,7 +37,9 @@ cohorts as (
 first_paid_plan as (
 
     -- the plan of the customer's most valuable segment running at the end of their first paid day
-    select customer_id, plan_id
+    select
+        customer_id,
+        plan_id
     from (
         select
             segments.customer_id,
@@ -53,12 +57,19 @@ first_paid_plan as (
             on lines.price_id = prices.price_id
         left join {{ ref('stg_app__transactions') }} as transactions
             on segments.gateway <> 'stripe' and segments.source_row_id = transactions.transaction_id
-        where customers.first_paid_date is not null
+        where
+            customers.first_paid_date is not null
             and segments.segment_start_epoch
-                < {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }} * cast(86400 as bigint) + 86400
-            and (segments.segment_end_epoch is null
+            < {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }}
+            * cast(86400 as bigint)
+            + 86400
+            and (
+                segments.segment_end_epoch is null
                 or segments.segment_end_epoch
-                    >= {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }} * cast(86400 as bigint) + 86400)
+                >= {{ dbt.datediff("cast('1970-01-01' as date)", 'customers.first_paid_date', 'day') }}
+                * cast(86400 as bigint)
+                + 86400
+            )
     ) as ranked
     where plan_rank = 1 and plan_id is not null
 
@@ -66,7 +77,10 @@ first_paid_plan as (
 
 customer_segments as (
 
-    select cohorts.customer_id, cohorts.cohort_month, cast('all' as varchar) as segment
+    select
+        cohorts.customer_id,
+        cohorts.cohort_month,
+        cast('all' as varchar) as segment
     from cohorts
 
     union all

@@ -49,15 +49,23 @@ final as (
         segment_values.gross_margin_data_quality,
         segment_values.ltv,
         segment_values.ltv_data_quality,
-        cast(case when customer_lifetimes.revenue_lacks_rate = 0 then customer_lifetimes.realised_revenue end
-            as decimal(18, 4)) as realised_revenue,
-        cast(case when customer_lifetimes.revenue_lacks_rate = 0
-            then {{ divide_money('customer_lifetimes.realised_revenue', 'customer_lifetimes.customers_ever_paid') }} end
-            as decimal(18, 4)) as realised_revenue_per_customer,
-        cast(case when customer_lifetimes.revenue_lacks_rate = 0 then 'actual' else 'insufficient_data' end
-            as varchar) as realised_revenue_data_quality,
-        cast({{ divide_money('customer_lifetimes.active_months', 'customer_lifetimes.customers_ever_paid') }}
-            as decimal(18, 4)) as avg_active_months,
+        cast(
+            case when customer_lifetimes.revenue_lacks_rate = 0 then customer_lifetimes.realised_revenue end
+            as decimal(18, 4)
+        ) as realised_revenue,
+        cast(case
+            when customer_lifetimes.revenue_lacks_rate = 0
+                then {{ divide_money(
+                    'customer_lifetimes.realised_revenue', 'customer_lifetimes.customers_ever_paid') }}
+        end as decimal(18, 4)) as realised_revenue_per_customer,
+        cast(
+            case when customer_lifetimes.revenue_lacks_rate = 0 then 'actual' else 'insufficient_data' end
+            as varchar
+        ) as realised_revenue_data_quality,
+        cast(
+            {{ divide_money('customer_lifetimes.active_months', 'customer_lifetimes.customers_ever_paid') }}
+            as decimal(18, 4)
+        ) as avg_active_months,
         segment_values.cac,
         segment_values.cac_data_quality,
         segment_values.clv_cac_ratio,
@@ -65,12 +73,17 @@ final as (
         segment_values.cac_payback_months,
         segment_values.cac_payback_months_data_quality,
         segment_values.reporting_currency,
-        cast(nullif(concat_ws('; ', segment_values.reason,
-            case when customer_lifetimes.revenue_lacks_rate = 1
-                then 'realised revenue: some revenue has no exchange rate for its day' end), '') as varchar) as reason,
+        cast(nullif(concat_ws(
+            '; ',
+            segment_values.reason,
+            case
+                when customer_lifetimes.revenue_lacks_rate = 1
+                    then 'realised revenue: some revenue has no exchange rate for its day'
+            end
+        ), '') as varchar) as reason,
         cast(nullif(concat_ws('; ', segment_values.ltv_method, segment_values.cac_method), '') as varchar) as method
     from segment_values
-    left join customer_lifetimes on customer_lifetimes.segment = segment_values.segment
+    left join customer_lifetimes on segment_values.segment = customer_lifetimes.segment
 
 )
 

@@ -32,11 +32,20 @@ unit_economics as (
 
 customer_segments as (
 
-    select customer_id, cast('all' as varchar) as segment from customers
+    select
+        customer_id,
+        cast('all' as varchar) as segment
+    from customers
     union all
-    select customer_id, cast('plan:' || coalesce(current_plan_id, 'unknown') as varchar) from customers
+    select
+        customer_id,
+        cast('plan:' || coalesce(current_plan_id, 'unknown') as varchar) as segment
+    from customers
     union all
-    select customer_id, cast('channel:' || coalesce(acquisition_channel, 'unknown') as varchar) from customers
+    select
+        customer_id,
+        cast('channel:' || coalesce(acquisition_channel, 'unknown') as varchar) as segment
+    from customers
 
 ),
 
@@ -47,8 +56,11 @@ segment_month_totals as (
         customer_months.month,
         sum(case when customer_months.is_paying_start then 1 else 0 end) as paying_customers_start,
         -- MRR_RULES.md: paying at the start and not at the end of the month
-        sum(case when customer_months.is_paying_start and not customer_months.is_paying_end
-            then 1 else 0 end) as customers_lost,
+        sum(case
+            when customer_months.is_paying_start and not customer_months.is_paying_end
+                then 1
+            else 0
+        end) as customers_lost,
         sum(case when customer_months.is_paying_end then 1 else 0 end) as paying_customers_end,
         sum(customer_months.mrr) as mrr_end,
         max(case when customer_months.data_quality <> 'actual' then 1 else 0 end) as lacks_rate
@@ -88,7 +100,7 @@ segment_months as (
     from segments
     cross join months
     left join segment_month_totals as totals
-        on totals.segment = segments.segment and totals.month = months.month
+        on segments.segment = totals.segment and months.month = totals.month
 
 ),
 
@@ -99,8 +111,10 @@ segment_costs as (
         segment_months.segment,
         segment_months.month,
         costs.new_customers,
-        case when segment_months.segment like 'plan:%' then null
-            else costs.sales_marketing_cost end as sales_marketing_cost,
+        case
+            when segment_months.segment like 'plan:%' then null
+            else costs.sales_marketing_cost
+        end as sales_marketing_cost,
         blended.new_customers as blended_new_customers,
         blended.sales_marketing_cost as blended_sales_marketing_cost,
         blended.revenue,
@@ -109,9 +123,9 @@ segment_costs as (
         blended.reason as blended_reason
     from segment_months
     left join unit_economics as costs
-        on costs.segment = segment_months.segment and costs.month = segment_months.month
+        on segment_months.segment = costs.segment and segment_months.month = costs.month
     left join unit_economics as blended
-        on blended.segment = 'all' and blended.month = segment_months.month
+        on blended.segment = 'all' and segment_months.month = blended.month
 
 ),
 
@@ -125,23 +139,33 @@ windowed as (
         count(segment_months.customer_churn_rate) over w_{{ frame }} as history_months_{{ frame }},
         sum(coalesce(segment_costs.new_customers, 0)) over w_{{ frame }} as new_customers_{{ frame }},
         sum(segment_costs.sales_marketing_cost) over w_{{ frame }} as sm_cost_{{ frame }},
-        sum(case when segment_costs.sales_marketing_cost is null then 1 else 0 end) over w_{{ frame }} as cost_gaps_{{ frame }},
+        sum(case when segment_costs.sales_marketing_cost is null then 1 else 0 end)
+            over w_{{ frame }}
+            as cost_gaps_{{ frame }},
         sum(coalesce(segment_costs.blended_new_customers, 0)) over w_{{ frame }} as blended_new_customers_{{ frame }},
         sum(segment_costs.blended_sales_marketing_cost) over w_{{ frame }} as blended_sm_cost_{{ frame }},
-        sum(case when segment_costs.blended_sales_marketing_cost is null then 1 else 0 end) over w_{{ frame }} as blended_cost_gaps_{{ frame }},
+        sum(case when segment_costs.blended_sales_marketing_cost is null then 1 else 0 end)
+            over w_{{ frame }}
+            as blended_cost_gaps_{{ frame }},
         sum(segment_costs.revenue) over w_{{ frame }} as revenue_{{ frame }},
         sum(segment_costs.gross_profit) over w_{{ frame }} as gross_profit_{{ frame }},
-        sum(case when segment_costs.gross_profit is null then 1 else 0 end) over w_{{ frame }} as margin_gaps_{{ frame }},
+        sum(case when segment_costs.gross_profit is null then 1 else 0 end)
+            over w_{{ frame }}
+            as margin_gaps_{{ frame }},
         count(*) over w_{{ frame }} as window_rows_{{ frame }},
         {%- endfor %}
         segment_costs.cost_reason,
         segment_costs.blended_reason
     from segment_months
     left join segment_costs
-        on segment_costs.segment = segment_months.segment and segment_costs.month = segment_months.month
+        on segment_months.segment = segment_costs.segment and segment_months.month = segment_costs.month
     window
-        w_incl as (partition by segment_months.segment order by segment_months.month rows between 5 preceding and current row),
-        w_excl as (partition by segment_months.segment order by segment_months.month rows between 6 preceding and 1 preceding)
+        w_incl as (
+            partition by segment_months.segment order by segment_months.month rows between 5 preceding and current row
+        ),
+        w_excl as (
+            partition by segment_months.segment order by segment_months.month rows between 6 preceding and 1 preceding
+        )
 
 ),
 
@@ -162,7 +186,8 @@ in_window as (
         {%- for column in ['churn_rate_sum', 'history_months', 'new_customers', 'sm_cost', 'cost_gaps',
             'blended_new_customers', 'blended_sm_cost', 'blended_cost_gaps', 'revenue', 'gross_profit',
             'margin_gaps', 'window_rows'] %}
-        case when is_complete_month then {{ column }}_incl else coalesce({{ column }}_excl, 0) end as window_{{ column }},
+        case when is_complete_month then {{ column }}_incl else coalesce({{ column }}_excl, 0) end
+            as window_{{ column }},
         {%- endfor %}
         cost_reason,
         blended_reason
@@ -176,12 +201,18 @@ measured as (
         *,
         {{ divide_money('mrr_end', 'paying_customers_end') }} as arpa,
         {{ exact_div('window_churn_rate_sum', 'window_history_months', 6, 6) }} as avg_customer_churn_rate,
-        case when window_cost_gaps = 0 and window_window_rows > 0
-            then {{ divide_money('window_sm_cost', 'window_new_customers') }} end as actual_cac,
-        case when window_blended_cost_gaps = 0 and window_window_rows > 0
-            then {{ divide_money('window_blended_sm_cost', 'window_blended_new_customers') }} end as blended_cac,
-        case when window_margin_gaps = 0 and window_revenue > 0
-            then {{ ratio('window_gross_profit', 'window_revenue') }} end as gross_margin
+        case
+            when window_cost_gaps = 0 and window_window_rows > 0
+                then {{ divide_money('window_sm_cost', 'window_new_customers') }}
+        end as actual_cac,
+        case
+            when window_blended_cost_gaps = 0 and window_window_rows > 0
+                then {{ divide_money('window_blended_sm_cost', 'window_blended_new_customers') }}
+        end as blended_cac,
+        case
+            when window_margin_gaps = 0 and window_revenue > 0
+                then {{ ratio('window_gross_profit', 'window_revenue') }}
+        end as gross_margin
     from in_window
 
 ),
@@ -191,7 +222,9 @@ valued as (
     select
         *,
         case
-            when lacks_rate = 1 then 'MRR lacks an exchange rate for some customers of the segment (see fct_mrr_monthly)'
+            when
+                lacks_rate = 1
+                then 'MRR lacks an exchange rate for some customers of the segment (see fct_mrr_monthly)'
             when paying_customers_end = 0 then 'no paying customers in the segment'
             when window_history_months = 0 then 'no full month with paying customers yet'
             when window_history_months < 3
@@ -201,9 +234,13 @@ valued as (
         end as ltv_gap,
         case
             when segment like 'plan:%' then 'the cost sheets attribute acquisition cost to channels, not plans'
-            when segment = 'channel:unknown' then 'acquisition channel unknown for these customers: their cost is only in the blended CAC'
+            when
+                segment = 'channel:unknown'
+                then 'acquisition channel unknown for these customers: their cost is only in the blended CAC'
             when window_cost_gaps > 0 or window_window_rows = 0
-                then 'sales and marketing costs missing in the window: ' || coalesce(cost_reason, 'see unit_economics_monthly')
+                then
+                    'sales and marketing costs missing in the window: '
+                    || coalesce(cost_reason, 'see unit_economics_monthly')
             when window_new_customers = 0 then 'no new paying customers in the window'
         end as cac_gap,
         case
@@ -219,7 +256,8 @@ estimated as (
 
     select
         *,
-        case when ltv_gap is null then {{ exact_div('arpa', 'avg_customer_churn_rate', 4, 6) }}
+        case
+            when ltv_gap is null then {{ exact_div('arpa', 'avg_customer_churn_rate', 4, 6) }}
             {%- if estimates %}
             -- estimate: the churn rate of the one or two full months there are
             when lacks_rate = 0 and paying_customers_end > 0 and window_history_months between 1 and 2
@@ -227,22 +265,27 @@ estimated as (
                 then {{ exact_div('arpa', 'avg_customer_churn_rate', 4, 6) }}
             {%- endif %}
         end as ltv,
-        case when ltv_gap is null then 'actual'
+        case
+            when ltv_gap is null then 'actual'
             {%- if estimates %}
             when lacks_rate = 0 and paying_customers_end > 0 and window_history_months between 1 and 2
                 and avg_customer_churn_rate > 0 then 'estimated'
             {%- endif %}
-            else 'insufficient_data' end as ltv_quality,
-        case when cac_gap is null then actual_cac
+            else 'insufficient_data'
+        end as ltv_quality,
+        case
+            when cac_gap is null then actual_cac
             {%- if estimates %}
             when segment like 'plan:%' then blended_cac
             {%- endif %}
         end as cac,
-        case when cac_gap is null then 'actual'
+        case
+            when cac_gap is null then 'actual'
             {%- if estimates %}
             when segment like 'plan:%' and blended_cac is not null then 'estimated'
             {%- endif %}
-            else 'insufficient_data' end as cac_quality
+            else 'insufficient_data'
+        end as cac_quality
     from valued
 
 ),
@@ -273,38 +316,50 @@ final as (
         cast(customer_churn_rate as decimal(18, 6)) as customer_churn_rate,
         cast(window_history_months as bigint) as churn_window_months,
         cast(avg_customer_churn_rate as decimal(18, 6)) as avg_customer_churn_rate,
-        cast(case when ltv is not null then {{ exact_div('1', 'avg_customer_churn_rate', 4, 6) }} end
-            as decimal(18, 4)) as expected_lifetime_months,
+        cast(
+            case when ltv is not null then {{ exact_div('1', 'avg_customer_churn_rate', 4, 6) }} end
+            as decimal(18, 4)
+        ) as expected_lifetime_months,
         cast(ltv as decimal(18, 4)) as ltv,
         cast(ltv_quality as varchar) as ltv_data_quality,
-        cast(case when ltv_quality = 'estimated'
-            then 'churn rate averaged over the ' || cast(window_history_months as varchar)
-                || ' full month(s) available (fewer than 3)' end as varchar) as ltv_method,
+        cast(case
+            when ltv_quality = 'estimated'
+                then
+                    'churn rate averaged over the ' || cast(window_history_months as varchar)
+                    || ' full month(s) available (fewer than 3)'
+        end as varchar) as ltv_method,
         cast(ltv_gap as varchar) as ltv_reason,
         cast(window_new_customers as bigint) as window_new_customers,
         cast(case when cac_quality = 'actual' then window_sm_cost end as decimal(18, 4)) as window_sales_marketing_cost,
         cast(cac as decimal(18, 4)) as cac,
         cast(cac_quality as varchar) as cac_data_quality,
-        cast(case when cac_quality = 'estimated'
-            then 'blended CAC of the window (all channels), costs are not attributed to plans' end as varchar) as cac_method,
+        cast(case
+            when cac_quality = 'estimated'
+                then 'blended CAC of the window (all channels), costs are not attributed to plans'
+        end as varchar) as cac_method,
         cast(cac_gap as varchar) as cac_reason,
         cast(gross_margin as decimal(18, 6)) as gross_margin,
         -- quality per figure, not per row: an actual LTV stays actual beside a missing CAC
-        cast(case when gross_margin is null then 'insufficient_data' else 'actual' end
-            as varchar) as gross_margin_data_quality,
+        cast(
+            case when gross_margin is null then 'insufficient_data' else 'actual' end
+            as varchar
+        ) as gross_margin_data_quality,
         cast(gross_margin_gap as varchar) as gross_margin_reason,
         cast(clv_cac_ratio as decimal(18, 6)) as clv_cac_ratio,
         cast(case
             when clv_cac_ratio is null then 'insufficient_data'
             when ltv_quality = 'estimated' or cac_quality = 'estimated' then 'estimated'
-            else 'actual' end as varchar) as clv_cac_ratio_data_quality,
+            else 'actual'
+        end as varchar) as clv_cac_ratio_data_quality,
         cast(cac_payback_months as decimal(18, 4)) as cac_payback_months,
         cast(case
             when cac_payback_months is null then 'insufficient_data'
             when cac_quality = 'estimated' then 'estimated'
-            else 'actual' end as varchar) as cac_payback_months_data_quality,
+            else 'actual'
+        end as varchar) as cac_payback_months_data_quality,
         '{{ reporting_currency() }}' as reporting_currency,
-        cast(nullif(concat_ws('; ',
+        cast(nullif(concat_ws(
+            '; ',
             case when ltv_quality <> 'actual' then 'LTV: ' || ltv_gap end,
             case when cac_quality <> 'actual' then 'CAC: ' || cac_gap end,
             case when gross_margin is null then 'gross margin: ' || gross_margin_gap end

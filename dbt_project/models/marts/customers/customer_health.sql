@@ -88,14 +88,16 @@ expansion_opportunities as (
 loaded as (
 
     select
-        exists (select 1 from usage_rows) as has_usage,
-        exists (select 1 from {{ ref('stg_app__support_tickets') }}) as has_tickets
+        exists(select 1 from usage_rows) as has_usage,
+        exists(select 1 from {{ ref('stg_app__support_tickets') }}) as has_tickets
 
 ),
 
 customer_accounts as (
 
-    select customer_id, source_id as account_id
+    select
+        customer_id,
+        source_id as account_id
     from id_map
     where id_type = 'app_account'
 
@@ -103,7 +105,9 @@ customer_accounts as (
 
 customer_stripe_ids as (
 
-    select customer_id, source_id as stripe_customer_id
+    select
+        customer_id,
+        source_id as stripe_customer_id
     from id_map
     where id_type = 'stripe_customer'
 
@@ -123,7 +127,7 @@ usage_by_customer as (
         count(distinct usage_rows.feature) as features_used,
         sum(usage_rows.event_count) as events
     from usage_rows
-    inner join customer_accounts on customer_accounts.account_id = usage_rows.account_id
+    inner join customer_accounts on usage_rows.account_id = customer_accounts.account_id
     where usage_rows.event_count > 0
     group by customer_accounts.customer_id
 
@@ -134,8 +138,9 @@ near_limit as (
     -- an account above 80% of its plan's event limit this month or last
     select distinct customer_accounts.customer_id
     from expansion_opportunities
-    inner join customer_accounts on customer_accounts.account_id = expansion_opportunities.account_id
-    where expansion_opportunities.month >= {{ month_start(dbt.dateadd('day', -1, month_start(as_of))) }}
+    inner join customer_accounts on expansion_opportunities.account_id = customer_accounts.account_id
+    where
+        expansion_opportunities.month >= {{ month_start(dbt.dateadd('day', -1, month_start(as_of))) }}
         and expansion_opportunities.month <= {{ as_of }}
 
 ),
@@ -146,23 +151,37 @@ support_by_customer as (
         customer_accounts.customer_id,
         sum(case when cast(tickets.opened_at as date) >= {{ window_90_start }} then 1 else 0 end) as tickets_last_90,
         -- open on the as-of date: not solved by its end
-        sum(case when tickets.priority in ('high', 'urgent')
+        sum(case
+            when
+                tickets.priority in ('high', 'urgent')
                 and (tickets.resolved_at is null or cast(tickets.resolved_at as date) > {{ as_of }})
-            then 1 else 0 end) as open_urgent_tickets,
-        sum(case when cast(tickets.resolved_at as date) between {{ window_90_start }} and {{ as_of }}
+                then 1
+            else 0
+        end) as open_urgent_tickets,
+        sum(case
+            when
+                cast(tickets.resolved_at as date) between {{ window_90_start }} and {{ as_of }}
                 and tickets.satisfaction_score is not null
-            then 1 else 0 end) as ratings,
-        sum(case when cast(tickets.resolved_at as date) between {{ window_90_start }} and {{ as_of }}
-            then tickets.satisfaction_score else 0 end) as rating_sum
+                then 1
+            else 0
+        end) as ratings,
+        sum(case
+            when cast(tickets.resolved_at as date) between {{ window_90_start }} and {{ as_of }}
+                then tickets.satisfaction_score
+            else 0
+        end) as rating_sum
     from tickets
-    inner join customer_accounts on customer_accounts.account_id = tickets.account_id
+    inner join customer_accounts on tickets.account_id = customer_accounts.account_id
     group by customer_accounts.customer_id
 
 ),
 
 latest_nps as (
 
-    select customer_id, score, responded_at
+    select
+        customer_id,
+        score,
+        responded_at
     from (
         select
             customer_accounts.customer_id,
@@ -173,7 +192,7 @@ latest_nps as (
                 order by nps_responses.responded_at desc, nps_responses.response_id desc
             ) as recency
         from nps_responses
-        inner join customer_accounts on customer_accounts.account_id = nps_responses.account_id
+        inner join customer_accounts on nps_responses.account_id = customer_accounts.account_id
     ) as ranked
     where recency = 1
 
@@ -181,23 +200,31 @@ latest_nps as (
 
 failed_payments as (
 
-    select customer_stripe_ids.customer_id, charges.charge_id as payment_id
+    select
+        customer_stripe_ids.customer_id,
+        charges.charge_id as payment_id
     from charges
-    inner join customer_stripe_ids on customer_stripe_ids.stripe_customer_id = charges.stripe_customer_id
-    where charges.status = 'failed'
+    inner join customer_stripe_ids on charges.stripe_customer_id = customer_stripe_ids.stripe_customer_id
+    where
+        charges.status = 'failed'
         and charges.created_date between {{ window_90_start }} and {{ as_of }}
     union all
-    select customer_accounts.customer_id, transactions.transaction_id as payment_id
+    select
+        customer_accounts.customer_id,
+        transactions.transaction_id as payment_id
     from transactions
-    inner join customer_accounts on customer_accounts.account_id = transactions.account_id
-    where transactions.status = 'failed'
+    inner join customer_accounts on transactions.account_id = customer_accounts.account_id
+    where
+        transactions.status = 'failed'
         and cast(transactions.created_at as date) between {{ window_90_start }} and {{ as_of }}
 
 ),
 
 failed_by_customer as (
 
-    select customer_id, count(*) as failed_payments
+    select
+        customer_id,
+        count(*) as failed_payments
     from failed_payments
     group by customer_id
 
@@ -215,7 +242,17 @@ inputs as (
         has_account.customer_id is not null as has_app_account,
         loaded.has_usage,
         loaded.has_tickets,
-        coalesce(greatest(1, least(28, {{ dbt.datediff('customers.signed_up_at', as_of, 'day') }} + 1)), 28) as days_observed,
+        coalesce(
+            greatest(
+                1,
+                least(
+                    28,
+                    {{ dbt.datediff('customers.signed_up_at', as_of, 'day') }}
+                    + 1
+                )
+            ),
+            28
+        ) as days_observed,
         coalesce(usage_by_customer.active_days, 0) as active_days,
         coalesce(usage_by_customer.features_used, 0) as features_used,
         coalesce(usage_by_customer.events, 0) as events,
@@ -228,13 +265,13 @@ inputs as (
         cast(latest_nps.responded_at as date) as latest_nps_date
     from customers
     cross join loaded
-    left join plans on plans.plan_id = customers.current_plan_id
-    left join has_account on has_account.customer_id = customers.customer_id
-    left join usage_by_customer on usage_by_customer.customer_id = customers.customer_id
-    left join near_limit on near_limit.customer_id = customers.customer_id
-    left join support_by_customer on support_by_customer.customer_id = customers.customer_id
-    left join latest_nps on latest_nps.customer_id = customers.customer_id
-    left join failed_by_customer on failed_by_customer.customer_id = customers.customer_id
+    left join plans on customers.current_plan_id = plans.plan_id
+    left join has_account on customers.customer_id = has_account.customer_id
+    left join usage_by_customer on customers.customer_id = usage_by_customer.customer_id
+    left join near_limit on customers.customer_id = near_limit.customer_id
+    left join support_by_customer on customers.customer_id = support_by_customer.customer_id
+    left join latest_nps on customers.customer_id = latest_nps.customer_id
+    left join failed_by_customer on customers.customer_id = failed_by_customer.customer_id
 
 ),
 
@@ -271,21 +308,33 @@ scored as (
     -- least/greatest skip nulls on PostgreSQL: a missing input is kept null explicitly
     select
         measured.*,
-        case when active_days_last_28 is not null then
-            least(30, {{ int_div('30 * active_days_last_28', 'days_observed') }}) end as usage_score,
-        case when features_used_last_28 is not null then
-            least(25, 5 * features_used_last_28) end as adoption_score,
-        case when tickets_last_90 is not null then greatest(0, 20
-            - 4 * open_urgent_tickets
-            - least(6, tickets_last_90)
-            -- average below 3 (below 4), compared in whole numbers: sum < 3 x count
-            - case when ratings = 0 then 0
-                when rating_sum < 3 * ratings then 6
-                when rating_sum < 4 * ratings then 3
-                else 0 end) end as support_score,
-        greatest(0, 25
-            - case when is_past_due then 15 else 0 end
-            - least(10, 5 * failed_payments_last_90)) as payment_score
+        case
+            when measured.active_days_last_28 is not null then
+                least(30, {{ int_div('30 * active_days_last_28', 'days_observed') }})
+        end as usage_score,
+        case
+            when measured.features_used_last_28 is not null then
+                least(25, 5 * measured.features_used_last_28)
+        end as adoption_score,
+        case
+            when measured.tickets_last_90 is not null then greatest(
+                0, 20
+                - 4 * measured.open_urgent_tickets
+                - least(6, measured.tickets_last_90)
+                -- average below 3 (below 4), compared in whole numbers: sum < 3 x count
+                - case
+                    when measured.ratings = 0 then 0
+                    when measured.rating_sum < 3 * measured.ratings then 6
+                    when measured.rating_sum < 4 * measured.ratings then 3
+                    else 0
+                end
+            )
+        end as support_score,
+        greatest(
+            0, 25
+            - case when measured.is_past_due then 15 else 0 end
+            - least(10, 5 * measured.failed_payments_last_90)
+        ) as payment_score
     from measured
 
 ),
@@ -294,12 +343,12 @@ totals as (
 
     select
         scored.*,
-        usage_score + adoption_score + support_score + payment_score as health_score,
+        scored.usage_score + scored.adoption_score + scored.support_score + scored.payment_score as health_score,
         -- each component as a share of its maximum, in 300ths (30 x 10, 25 x 12, 20 x 15)
-        usage_score * 10 as usage_share,
-        adoption_score * 12 as adoption_share,
-        support_score * 15 as support_share,
-        payment_score * 12 as payment_share
+        scored.usage_score * 10 as usage_share,
+        scored.adoption_score * 12 as adoption_share,
+        scored.support_score * 15 as support_share,
+        scored.payment_score * 12 as payment_share
     from scored
 
 ),
@@ -309,17 +358,19 @@ banded as (
     select
         totals.*,
         case
-            when health_score is null then 'unknown'
-            when health_score < 30 then 'high'
-            when health_score <= 60 then 'medium'
+            when totals.health_score is null then 'unknown'
+            when totals.health_score < 30 then 'high'
+            when totals.health_score <= 60 then 'medium'
             else 'healthy'
         end as risk_band,
         -- the component furthest below its maximum; ties go to payment, usage, adoption, support
         case
-            when health_score is null or health_score = 100 then null
-            when payment_share <= least(usage_share, adoption_share, support_share) then 'payment'
-            when usage_share <= least(adoption_share, support_share) then 'usage'
-            when adoption_share <= support_share then 'adoption'
+            when totals.health_score is null or totals.health_score = 100 then null
+            when
+                totals.payment_share <= least(totals.usage_share, totals.adoption_share, totals.support_share)
+                then 'payment'
+            when totals.usage_share <= least(totals.adoption_share, totals.support_share) then 'usage'
+            when totals.adoption_share <= totals.support_share then 'adoption'
             else 'support'
         end as weakest_component
     from totals
@@ -331,11 +382,11 @@ weakest as (
     select
         banded.*,
         -- below half of its maximum (in 300ths: below 150)
-        coalesce(case weakest_component
-            when 'usage' then usage_share
-            when 'adoption' then adoption_share
-            when 'support' then support_share
-            when 'payment' then payment_share
+        coalesce(case banded.weakest_component
+            when 'usage' then banded.usage_share
+            when 'adoption' then banded.adoption_share
+            when 'support' then banded.support_share
+            when 'payment' then banded.payment_share
         end < 150, false) as weakest_below_half
     from banded
 
@@ -346,24 +397,33 @@ actions as (
     select
         weakest.*,
         case
-            when health_score is null and payment_score * 2 < 25 then 'fix payment method'
-            when health_score is null then 'review manually: health score incomplete'
-            when risk_band = 'high' then 'call: executive outreach'
+            when weakest.health_score is null and weakest.payment_score * 2 < 25 then 'fix payment method'
+            when weakest.health_score is null then 'review manually: health score incomplete'
+            when weakest.risk_band = 'high' then 'call: executive outreach'
             -- a healthy customer is acted on only for a component below half its maximum
-            when risk_band = 'healthy' and not weakest_below_half and is_near_plan_limit then 'offer upgrade'
-            when risk_band = 'healthy' and not weakest_below_half then 'none: keep engaged'
-            when weakest_component = 'payment' then 'fix payment method'
-            when weakest_component = 'usage' then 're-onboard: product training'
-            when weakest_component = 'adoption' then 'enable: show unused features'
+            when
+                weakest.risk_band = 'healthy' and not weakest.weakest_below_half and weakest.is_near_plan_limit
+                then 'offer upgrade'
+            when weakest.risk_band = 'healthy' and not weakest.weakest_below_half then 'none: keep engaged'
+            when weakest.weakest_component = 'payment' then 'fix payment method'
+            when weakest.weakest_component = 'usage' then 're-onboard: product training'
+            when weakest.weakest_component = 'adoption' then 'enable: show unused features'
             else 'support follow-up: resolve open tickets'
         end as suggested_action,
-        nullif(concat_ws('; ',
-            case when not has_app_account
-                then 'no usage data for the customer: no app account (Stripe only)' end,
-            case when has_app_account and not has_usage
-                then 'no usage data loaded for the 28 days ending ' || cast({{ as_of }} as varchar) end,
-            case when not has_tickets
-                then 'no support tickets loaded (raw_app.support_tickets is missing or empty)' end
+        nullif(concat_ws(
+            '; ',
+            case
+                when not weakest.has_app_account
+                    then 'no usage data for the customer: no app account (Stripe only)'
+            end,
+            case
+                when weakest.has_app_account and not weakest.has_usage
+                    then 'no usage data loaded for the 28 days ending ' || cast({{ as_of }} as varchar)
+            end,
+            case
+                when not weakest.has_tickets
+                    then 'no support tickets loaded (raw_app.support_tickets is missing or empty)'
+            end
         ), '') as reason
     from weakest
 

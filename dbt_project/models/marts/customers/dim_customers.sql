@@ -90,7 +90,10 @@ mrr_history as (
 
 current_mrr as (
 
-    select customer_id, mrr_after as current_mrr, mrr_original_after as current_mrr_original,
+    select
+        customer_id,
+        mrr_after as current_mrr,
+        mrr_original_after as current_mrr_original,
         data_quality
     from (
         select
@@ -115,7 +118,9 @@ in_dunning as (
 current_plan as (
 
     -- the plan of the customer's most valuable segment running on the as-of date
-    select customer_id, plan_id
+    select
+        customer_id,
+        plan_id
     from (
         select
             segments.customer_id,
@@ -130,9 +135,18 @@ current_plan as (
         left join prices on lines.price_id = prices.price_id
         left join {{ ref('stg_app__transactions') }} as transactions
             on segments.gateway <> 'stripe' and segments.source_row_id = transactions.transaction_id
-        where segments.segment_start_epoch < {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }} * cast(86400 as bigint) + 86400
-            and (segments.segment_end_epoch is null
-                or segments.segment_end_epoch >= {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }} * cast(86400 as bigint) + 86400)
+        where
+            segments.segment_start_epoch
+            < {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }}
+            * cast(86400 as bigint)
+            + 86400
+            and (
+                segments.segment_end_epoch is null
+                or segments.segment_end_epoch
+                >= {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }}
+                * cast(86400 as bigint)
+                + 86400
+            )
     ) as ranked
     where plan_rank = 1
 

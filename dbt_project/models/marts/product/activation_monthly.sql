@@ -7,8 +7,10 @@ with accounts as (
         cast(signed_up_at as date) as signed_up_date,
         cast(trial_started_at as date) as trial_start_date,
         cast(trial_ends_at as date) as trial_end_date,
-        case when cast(converted_at as date) <= {{ as_of_date() }}
-            then cast(converted_at as date) end as converted_date
+        case
+            when cast(converted_at as date) <= {{ as_of_date() }}
+                then cast(converted_at as date)
+        end as converted_date
     from {{ ref('stg_app__accounts') }}
     where cast(signed_up_at as date) <= {{ as_of_date() }}
 
@@ -16,7 +18,11 @@ with accounts as (
 
 usage_days as (
 
-    select account_id, usage_date, feature, event_count
+    select
+        account_id,
+        usage_date,
+        feature,
+        event_count
     from {{ ref('stg_app__usage_daily') }}
     where usage_date <= {{ as_of_date() }}
 
@@ -24,7 +30,10 @@ usage_days as (
 
 activation_events as (
 
-    select account_id, event_name, cast(occurred_at as date) as event_date
+    select
+        account_id,
+        event_name,
+        cast(occurred_at as date) as event_date
     from {{ ref('stg_app__activation_events') }}
     where cast(occurred_at as date) <= {{ as_of_date() }}
 
@@ -38,22 +47,27 @@ product_data as (
 
 ),
 
-{#- The first key action: the `first_key_action` milestone, or the first day with a
+{# The first key action: the `first_key_action` milestone, or the first day with a
     report export in the usage data when the account signed up after the kept usage history
     starts (for older accounts the first export in the kept days is not their first). -#}
 key_actions as (
 
-    select account_id, event_date as key_action_date
+    select
+        account_id,
+        event_date as key_action_date
     from activation_events
     where event_name = 'first_key_action'
 
     union all
 
-    select usage_days.account_id, usage_days.usage_date
+    select
+        usage_days.account_id,
+        usage_days.usage_date
     from usage_days
-    inner join accounts on accounts.account_id = usage_days.account_id
+    inner join accounts on usage_days.account_id = accounts.account_id
     cross join product_data
-    where usage_days.feature = 'report_export'
+    where
+        usage_days.feature = 'report_export'
         and usage_days.event_count > 0
         and accounts.signed_up_date >= product_data.usage_history_start
 
@@ -61,7 +75,9 @@ key_actions as (
 
 first_value as (
 
-    select account_id, min(key_action_date) as first_value_date
+    select
+        account_id,
+        min(key_action_date) as first_value_date
     from key_actions
     group by account_id
 
@@ -76,9 +92,9 @@ signups as (
         sum({{ dbt.datediff('accounts.signed_up_date', 'first_value.first_value_date', 'day') }}) as days_to_first_value
     from accounts
     left join first_value
-        on first_value.account_id = accounts.account_id
-        and first_value.first_value_date >= accounts.signed_up_date
-    group by 1
+        on accounts.account_id = first_value.account_id
+        and accounts.signed_up_date <= first_value.first_value_date
+    group by {{ month_start('accounts.signed_up_date') }}
 
 ),
 
@@ -87,14 +103,18 @@ trials as (
     select
         {{ month_start('trial_start_date') }} as month,
         count(*) as trials_started,
-        count(case when converted_date is not null or trial_end_date <= {{ as_of_date() }}
-            then 1 end) as trials_ended,
+        count(case
+            when converted_date is not null or trial_end_date <= {{ as_of_date() }}
+                then 1
+        end) as trials_ended,
         count(converted_date) as trials_converted,
-        sum(case when converted_date is not null
-            then {{ dbt.datediff('trial_start_date', 'converted_date', 'day') }} end) as days_to_convert
+        sum(case
+            when converted_date is not null
+                then {{ dbt.datediff('trial_start_date', 'converted_date', 'day') }}
+        end) as days_to_convert
     from accounts
     where trial_start_date <= {{ as_of_date() }}
-    group by 1
+    group by {{ month_start('trial_start_date') }}
 
 ),
 
@@ -122,8 +142,8 @@ joined as (
         product_data.product_rows
     from months
     cross join product_data
-    left join signups on signups.month = months.month
-    left join trials on trials.month = months.month
+    left join signups on months.month = signups.month
+    left join trials on months.month = trials.month
 
 )
 

@@ -3,17 +3,26 @@
     plan history. -#}
 with plans as (
 
-    select plan_id, is_single_user, monthly_event_limit
+    select
+        plan_id,
+        is_single_user,
+        monthly_event_limit
     from {{ ref('stg_app__plans') }}
 
 ),
 
 usage_rows as (
 
-    select usage_row.usage_date, usage_row.account_id, usage_row.user_id, usage_row.event_count, accounts.plan_id
+    select
+        usage_row.usage_date,
+        usage_row.account_id,
+        usage_row.user_id,
+        usage_row.event_count,
+        accounts.plan_id
     from {{ ref('stg_app__usage_daily') }} as usage_row
-    inner join {{ ref('stg_app__accounts') }} as accounts on accounts.account_id = usage_row.account_id
-    where usage_row.usage_date <= {{ as_of_date() }}
+    inner join {{ ref('stg_app__accounts') }} as accounts on usage_row.account_id = accounts.account_id
+    where
+        usage_row.usage_date <= {{ as_of_date() }}
         and usage_row.event_count > 0
 
 ),
@@ -31,26 +40,32 @@ account_days as (
 
 ),
 
-{#- Month-to-date events of an account on each of its active days, and the first day of a
+{# Month-to-date events of an account on each of its active days, and the first day of a
     month they exceeded 80% of its plan's monthly event limit. -#}
 month_to_date as (
 
     select
         account_days.*,
         {{ month_start('usage_date') }} as month,
-        sum(events) over (partition by account_id, {{ month_start('usage_date') }}
-            order by usage_date rows between unbounded preceding and current row) as events_month_to_date
+        sum(account_days.events) over (
+            partition by account_days.account_id, {{ month_start('usage_date') }}
+            order by account_days.usage_date rows between unbounded preceding and current row
+        ) as events_month_to_date
     from account_days
 
 ),
 
 over_limit as (
 
-    select month_to_date.plan_id, month_to_date.account_id, month_to_date.month,
+    select
+        month_to_date.plan_id,
+        month_to_date.account_id,
+        month_to_date.month,
         min(month_to_date.usage_date) as first_day_over
     from month_to_date
-    inner join plans on plans.plan_id = month_to_date.plan_id
-    where plans.monthly_event_limit > 0
+    inner join plans on month_to_date.plan_id = plans.plan_id
+    where
+        plans.monthly_event_limit > 0
         and month_to_date.events_month_to_date * 10 > plans.monthly_event_limit * 8
     group by month_to_date.plan_id, month_to_date.account_id, month_to_date.month
 
@@ -66,7 +81,10 @@ days as (
 
 plan_days as (
 
-    select plans.plan_id, plans.is_single_user, days.usage_date
+    select
+        plans.plan_id,
+        plans.is_single_user,
+        days.usage_date
     from plans
     cross join days
 
@@ -84,8 +102,8 @@ daily as (
             as teams_on_single_user_plan
     from plan_days
     left join account_days
-        on account_days.plan_id = plan_days.plan_id
-        and account_days.usage_date = plan_days.usage_date
+        on plan_days.plan_id = account_days.plan_id
+        and plan_days.usage_date = account_days.usage_date
     group by plan_days.plan_id, plan_days.usage_date
 
 ),
@@ -98,8 +116,8 @@ weekly as (
         count(distinct account_days.account_id) as weekly_active_accounts
     from plan_days
     inner join account_days
-        on account_days.plan_id = plan_days.plan_id
-        and account_days.usage_date <= plan_days.usage_date
+        on plan_days.plan_id = account_days.plan_id
+        and plan_days.usage_date >= account_days.usage_date
         and account_days.usage_date > cast({{ dbt.dateadd('day', -7, 'plan_days.usage_date') }} as date)
     group by plan_days.plan_id, plan_days.usage_date
 
@@ -113,9 +131,9 @@ expansion as (
         count(*) as accounts_over_80pct_of_limit
     from plan_days
     inner join over_limit
-        on over_limit.plan_id = plan_days.plan_id
+        on plan_days.plan_id = over_limit.plan_id
         and over_limit.month = {{ month_start('plan_days.usage_date') }}
-        and over_limit.first_day_over <= plan_days.usage_date
+        and plan_days.usage_date >= over_limit.first_day_over
     group by plan_days.plan_id, plan_days.usage_date
 
 )
@@ -132,5 +150,5 @@ select
     cast(coalesce(expansion.accounts_over_80pct_of_limit, 0) as bigint) as accounts_over_80pct_of_limit,
     cast(daily.teams_on_single_user_plan as bigint) as teams_on_single_user_plan
 from daily
-left join weekly on weekly.plan_id = daily.plan_id and weekly.usage_date = daily.usage_date
-left join expansion on expansion.plan_id = daily.plan_id and expansion.usage_date = daily.usage_date
+left join weekly on daily.plan_id = weekly.plan_id and daily.usage_date = weekly.usage_date
+left join expansion on daily.plan_id = expansion.plan_id and daily.usage_date = expansion.usage_date

@@ -31,7 +31,10 @@ with chartmogul_read as (
 
 ours as (
 
-    select summary_date, mrr_end, reporting_currency
+    select
+        summary_date,
+        mrr_end,
+        reporting_currency
     from {{ ref('mrr_summary_daily') }}
 
 ),
@@ -60,9 +63,13 @@ wanted as (
 
     {% if month_ends > 0 -%}
     -- the month ends before the window's month (one among the days is compared already)
-    select metric_date, period
+    select
+        metric_date,
+        period
     from (
-        select {{ dbt.last_day('spine_at', 'month') }} as metric_date, 'month_end' as period
+        select
+            {{ dbt.last_day('spine_at', 'month') }} as metric_date,
+            'month_end' as period
         from {{ date_series(
             dbt.dateadd('month', -month_ends, month_start('(select window_start from bounds)')),
             dbt.dateadd('month', -1, month_start('(select window_start from bounds)')),
@@ -73,7 +80,9 @@ wanted as (
     union all
 
     {% endif -%}
-    select cast(spine_at as date) as metric_date, 'day' as period
+    select
+        cast(spine_at as date) as metric_date,
+        'day' as period
     from {{ date_series('(select first_day from bounds)', '(select as_of from bounds)', '1 day') }}
 
 ),
@@ -83,14 +92,17 @@ currency as (
     -- the reporting currency of our compared rows (USD when there are none)
     select coalesce(max(upper(ours.reporting_currency)), 'USD') as currency
     from wanted
-    inner join ours on ours.summary_date = wanted.metric_date
+    inner join ours on wanted.metric_date = ours.summary_date
     where ours.reporting_currency is not null and ours.reporting_currency <> ''
 
 ),
 
 theirs as (
 
-    select bucket, metric_date, mrr_cents
+    select
+        bucket,
+        metric_date,
+        mrr_cents
     from {{ ref('stg_chartmogul__mrr_metrics') }}
     where as_of = {{ as_of_date() }}
 
@@ -103,15 +115,17 @@ compared as (
         wanted.period,
         cast(round(ours.mrr_end, 2) as decimal(18, 2)) as our_mrr,
         theirs.mrr_cents,
-        cast(cast(theirs.mrr_cents as decimal(38, 0)) * cast(0.01 as decimal(3, 2))
-            as decimal(18, 2)) as chartmogul_mrr
+        cast(
+            cast(theirs.mrr_cents as decimal(38, 0)) * cast(0.01 as decimal(3, 2))
+            as decimal(18, 2)
+        ) as chartmogul_mrr
     from wanted
-    left join ours on ours.summary_date = wanted.metric_date
+    left join ours on wanted.metric_date = ours.summary_date
     left join theirs
-        on theirs.metric_date = wanted.metric_date
+        on wanted.metric_date = theirs.metric_date
         and theirs.bucket = case when wanted.period = 'day' then 'day' else 'month' end
     -- nothing unless ChartMogul was read for this as-of date
-    where (select read_at from chartmogul_read) is not null
+    where (select chartmogul_read.read_at from chartmogul_read) is not null
 
 ),
 
@@ -132,14 +146,19 @@ percents as (
         *,
         case
             when our_mrr is null or chartmogul_mrr is null then null
-            when mrr_cents = 0 then
-                case when variance_cents = 0 then cast(0 as decimal(12, 4))
-                    else cast(100 as decimal(12, 4)) end
+            when mrr_cents = 0
+                then
+                    case
+                        when variance_cents = 0 then cast(0 as decimal(12, 4))
+                        else cast(100 as decimal(12, 4))
+                    end
             -- variance / ChartMogul's x 100, to 4 places, halves away from zero
-            else cast(cast({{ round_half_up_div(
+            else cast(
+                cast({{ round_half_up_div(
                 'variance_cents * 1000000 * sign(mrr_cents)',
                 'abs(cast(mrr_cents as decimal(38, 0)))') }} as decimal(38, 0))
-                * cast(0.0001 as decimal(5, 4)) as decimal(12, 4))
+                * cast(0.0001 as decimal(5, 4)) as decimal(12, 4)
+            )
         end as variance_percent
     from variances
 
@@ -161,9 +180,9 @@ final as (
                 then 'over_threshold'
             else 'ok'
         end as varchar) as status,
-        cast((select currency from currency) as varchar) as currency,
+        cast((select currency.currency from currency) as varchar) as currency,
         {{ reconciliation_threshold_percent() }} as threshold_percent,
-        cast((select read_at from chartmogul_read) as timestamp with time zone) as checked_at
+        cast((select chartmogul_read.read_at from chartmogul_read) as timestamp with time zone) as checked_at
     from percents
 
 )
