@@ -50,7 +50,8 @@ def recording_instance() -> AbstractContextManager[DagsterInstance]:
             f"DAGSTER_HOME={home} is not an existing absolute folder: create it, or unset "
             "DAGSTER_HOME to run without recording the run"
         )
-    concurrency = dict(InstanceRef.from_dir(home).settings.get("concurrency") or {})
+    settings = InstanceRef.from_dir(home).settings
+    concurrency: dict = dict(settings.get("concurrency") or {})  # type: ignore[call-overload]
     concurrency["pools"] = {**(concurrency.get("pools") or {}), "granularity": "run"}
     ref = InstanceRef.from_dir(home, overrides={"concurrency": concurrency})
     return DagsterInstance.from_ref(ref)
@@ -115,7 +116,7 @@ def run_selection(
     from orchestration.defs.chartmogul.assets import model_key, reconciliation_models
 
     assets = _assets_by_name()
-    selection = (
+    selection: AssetSelection = (
         AssetSelection.assets(assets["warehouse_models"]) if models else AssetSelection.assets()
     )
     if not models:

@@ -55,12 +55,18 @@ class RunSettingsResource(dg.ConfigurableResource):
     def target(self) -> Warehouse:
         return Warehouse.of(self.warehouse)
 
-    def settings(self, context: dg.AssetExecutionContext | None = None) -> RunSettings:
+    def settings(
+        self,
+        context: dg.AssetExecutionContext
+        | dg.OpExecutionContext
+        | dg.AssetCheckExecutionContext
+        | None = None,
+    ) -> RunSettings:
         """The run's settings. With no as-of date set, "today" is the day the run was
         created (UTC), so every step of a run agrees even when it runs past midnight."""
         as_of = parse_as_of(self.as_of)
         if as_of is None and context is not None:
-            record = context.instance.get_run_record_by_id(context.run_id)
+            record = context.instance.get_run_record_by_id(context.run.run_id)
             if record is not None:
                 as_of = record.create_timestamp.astimezone(UTC).date()
         return RunSettings.of(as_of, json.loads(self.vars_json or "{}"))
