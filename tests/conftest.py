@@ -49,7 +49,9 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
 SLOWEST_FIRST = (
     "tests/test_run_cli.py",
     "tests/ingestion/test_stripe_source.py",
+    "tests/deploy/test_daemon_schedule.py",
     "tests/dbt/test_postgres_warehouse.py",
+    "tests/orchestration/test_selectors.py",
     "tests/test_cli.py",
     "tests/dbt/test_incremental.py",
     "tests/dbt/test_kpis.py",
@@ -63,6 +65,9 @@ SLOWEST_FIRST = (
     "tests/dbt/test_semantic_layer.py",
     "tests/dbt/test_unit_tests.py",
     "tests/orchestration/test_published_during_run.py",
+    "tests/orchestration/test_dbt_docs.py",
+    "tests/dbt/test_source_freshness.py",
+    "tests/dbt/test_dbt_from_project_dir.py",
 )
 
 
