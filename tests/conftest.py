@@ -66,7 +66,7 @@ SLOWEST_FIRST = (
     "tests/dbt/test_unit_tests.py",
     "tests/orchestration/test_published_during_run.py",
     "tests/orchestration/test_dbt_docs.py",
-    "tests/dbt/test_source_freshness.py",
+    "tests/orchestration/test_source_freshness.py",
     "tests/dbt/test_dbt_from_project_dir.py",
 )
 
