@@ -7,6 +7,7 @@ in the REVWH_ALERT_* variables (alerts/config.py): Slack, email, or any apprise 
 
 from alerts.config import AlertConfigError, Destination, destination, destinations_from_env
 from alerts.messages import (
+    chartmogul_sync_parked_alert,
     check_failure_alert,
     freshness_failure_alert,
     reconciliation_alert,
@@ -27,6 +28,7 @@ __all__ = [
     "Outcome",
     "Redactor",
     "Severity",
+    "chartmogul_sync_parked_alert",
     "check_failure_alert",
     "destination",
     "destinations_from_env",

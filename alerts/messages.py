@@ -1,5 +1,6 @@
 """The alerts the pipeline sends: a ChartMogul reconciliation over its threshold, a failed
-Dagster run, a failed data-quality check and an asset gone stale (freshness FAIL)."""
+Dagster run, a failed data-quality check, an asset gone stale (freshness FAIL) and objects
+the ChartMogul sync parked after failing three runs."""
 
 from __future__ import annotations
 
@@ -192,4 +193,41 @@ def sensor_failure_alert(sensor_name: str, failed_ticks: int, error: str) -> Ale
             f"is not being watched: {error_text}"
         ),
         fields=(("Sensor", sensor_name), ("Failed evaluations in a row", str(failed_ticks))),
+    )
+
+
+PARKED_SHOWN = 20
+
+
+def chartmogul_sync_parked_alert(
+    parked: Iterable[tuple[str, str, str]],
+    *,
+    backlog_failed: int,
+    backlog_parked: int,
+    data_source: str,
+) -> Alert:
+    """Objects (object type, external id, last error) the ChartMogul sync gave up on after
+    three failed runs: they are not sent again until their data changes or someone asks
+    (`revwh chartmogul sync --retry-parked`)."""
+    parked = list(parked)
+    fields: list[tuple[str, str]] = [
+        ("Data source", data_source),
+        ("Newly parked", str(len(parked))),
+        ("Parked in all", str(backlog_parked)),
+        ("Failing, still retried", str(backlog_failed)),
+    ]
+    for object_type, external_id, error in parked[:PARKED_SHOWN]:
+        fields.append((f"{object_type} {external_id}", clip(error, METADATA_VALUE_MAX)))
+    if len(parked) > PARKED_SHOWN:
+        fields.append(("...", f"{len(parked) - PARKED_SHOWN} more in chartmogul_sync.object_state"))
+    return Alert(
+        kind=AlertKind.CHARTMOGUL_SYNC,
+        severity=Severity.ERROR,
+        title=f"ChartMogul sync parked {len(parked)} objects",
+        summary=(
+            f"{len(parked)} objects failed to reach ChartMogul in three runs and are parked: "
+            "fix the data or ChartMogul's refusal, then run `revwh chartmogul sync "
+            "--retry-parked`."
+        ),
+        fields=tuple(fields),
     )

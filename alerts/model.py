@@ -18,6 +18,7 @@ class AlertKind(enum.StrEnum):
     CHECK_FAILURE = "check_failure"
     FRESHNESS = "freshness"
     SENSOR_FAILURE = "sensor_failure"
+    CHARTMOGUL_SYNC = "chartmogul_sync"
 
 
 class Severity(enum.StrEnum):

@@ -107,11 +107,13 @@ def run_selection(
     publish: bool,
     models: bool = True,
     docs: bool = False,
+    sync_chartmogul: bool = False,
 ) -> AssetSelection:
     """The loads of `sources`, every dbt model but the reconciliation's, and optionally the
     reconciliation (the ChartMogul load, its dbt models and the check `mrr_within_threshold`),
-    the published copy and the dbt docs site beside it; each with its checks. models=False:
-    the loads alone."""
+    the published copy and the dbt docs site beside it; each with its checks. sync_chartmogul:
+    also send the export marts to ChartMogul first (`chartmogul_sync`, before the
+    reconciliation reads ChartMogul back). models=False: the loads alone."""
     from alerts.reconciliation import ASSET_NAME, CHECK_NAME
     from orchestration.defs.chartmogul.assets import model_key, reconciliation_models
 
@@ -120,7 +122,7 @@ def run_selection(
         AssetSelection.assets(assets["warehouse_models"]) if models else AssetSelection.assets()
     )
     if not models:
-        reconcile = publish = docs = False
+        reconcile = publish = docs = sync_chartmogul = False
     load_assets = loads()
     for source in sources:
         selection = selection | AssetSelection.assets(load_assets[source])
@@ -131,6 +133,8 @@ def run_selection(
             | AssetSelection.assets(load_assets[RECONCILIATION_SOURCE], reconciliation_models)
             | check
         )
+    if sync_chartmogul:
+        selection = selection | AssetSelection.assets(assets["chartmogul_sync"])
     if publish:
         selection = selection | AssetSelection.assets(PUBLISHED)
     # how long ago each raw table was loaded is the daily job's question, not a run's that
@@ -149,6 +153,7 @@ def materialize_warehouse(
     publish: bool = True,
     docs: bool = False,
     models: bool = True,
+    sync_chartmogul: bool = False,
     loggers: dict | None = None,
     instance: DagsterInstance | None = None,
     run_config: dict | None = None,
@@ -159,7 +164,12 @@ def materialize_warehouse(
     job = define_asset_job(
         RUN_JOB,
         selection=run_selection(
-            sources, reconcile=reconcile, publish=publish, models=models, docs=docs
+            sources,
+            reconcile=reconcile,
+            publish=publish,
+            models=models,
+            docs=docs,
+            sync_chartmogul=sync_chartmogul,
         ),
         executor_def=in_process_executor,
     )

@@ -133,6 +133,7 @@ def run_pipeline(
     reconciliation_config: dict | None = None,
     publish: bool = True,
     docs: bool = False,
+    sync_chartmogul: bool = False,
 ) -> PipelineResult:
     """Load what `inputs` names into `warehouse` (DuckDB path or postgresql:// URL; default
     `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then build every model with var
@@ -140,7 +141,8 @@ def run_pipeline(
     CHARTMOGUL_API_KEY unless given) and publish the marts. `reconciliation_config`
     ({days, month_ends, threshold_percent, top_customers}) overrides the reconciliation's
     dbt vars (ingestion/chartmogul/settings.py). `docs`: also publish the dbt docs site
-    beside the published copy (as the daily job does; 30 s and more).
+    beside the published copy (as the daily job does; 30 s and more). `sync_chartmogul`:
+    send the export marts to ChartMogul (serving/chartmogul_sync) before reconciling.
 
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
@@ -261,6 +263,7 @@ def run_pipeline(
             reconcile=reconcile,
             publish=publish,
             docs=docs,
+            sync_chartmogul=sync_chartmogul,
             models=build_models,
             loggers={"console": progress_logger(handler)},
             instance=instance,

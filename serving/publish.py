@@ -169,10 +169,14 @@ def _remove(*paths: Path) -> None:
             path.unlink()
 
 
+# the marts, and the ChartMogul sync's state and log (serving/chartmogul_sync) for analysts
+PUBLISHED_SCHEMAS = ("marts", "chartmogul_sync")
+
+
 def publish_marts(
     warehouse: str | Path,
     published: str | Path | None = None,
-    schemas: Iterable[str] = ("marts",),
+    schemas: Iterable[str] = PUBLISHED_SCHEMAS,
     *,
     connection: duckdb.DuckDBPyConnection | None = None,
     storage_version: str | None = None,

@@ -20,6 +20,7 @@ from dagster_dbt import build_dbt_asset_selection
 
 from core.dbt_scope import HOURLY_SELECTOR
 from orchestration.defs.app_db.assets import app_db_load
+from orchestration.defs.chartmogul.sync import chartmogul_sync
 from orchestration.defs.cost_sheets.assets import cost_sheets_load
 from orchestration.defs.dbt.assets import DBT_SCOPE_TAG, warehouse_models
 from orchestration.defs.fx.assets import fx_load
@@ -73,9 +74,9 @@ hourly_job = define_asset_job(
     # the raw tables' contract validations run daily, not each hour
     selection=AssetSelection.assets(stripe_load, app_db_load).without_checks()
     | dbt_selection(HOURLY_SELECTOR)
-    | AssetSelection.assets(published_marts),
+    | AssetSelection.assets(chartmogul_sync, published_marts),
     description="Incremental Stripe and app database loads, then the operational models that "
-    "new rows reach, and the published copy.",
+    "new rows reach, the ChartMogul sync of what changed, and the published copy.",
     tags={**WRITES_WAREHOUSE, DBT_SCOPE_TAG: "changed"},
 )
 

@@ -92,6 +92,13 @@ class ChartMogulResource(dg.ConfigurableResource):
             max_attempts=self.max_attempts,
         )
 
+    def sync_settings(self):
+        """What the ChartMogul sync sends with: this key and base, the rest (data source
+        name, batch size, concurrency, requests per second, enabled) from the environment."""
+        from serving.chartmogul_sync import SyncSettings
+
+        return SyncSettings.from_env(api_key=self.api_key, api_base=self.api_base)
+
 
 class AlertsResource(dg.ConfigurableResource):
     """Where alerts go: always the run's log, plus the destinations set in REVWH_ALERT_*

@@ -54,7 +54,11 @@ class ChartMogulTranslator(SourceTranslator):
     materializes the group) reads ChartMogul; the hourly loads never do."""
 
     def get_asset_spec(self, data: DltResourceTranslatorData) -> AssetSpec:
-        return super().get_asset_spec(data).replace_attributes(group_name=RECONCILIATION_GROUP)
+        spec = super().get_asset_spec(data)
+        # ChartMogul is read back after the sync has sent it what changed (when both run)
+        return spec.replace_attributes(
+            group_name=RECONCILIATION_GROUP, deps=[*spec.deps, AssetKey("chartmogul_sync")]
+        )
 
 
 def _load_specs() -> list[AssetSpec]:

@@ -35,6 +35,8 @@ MART_KEYS = sorted(
         *MART_KEYS,
         AssetKey("chartmogul_reconciliation"),
         AssetKey("chartmogul_reconciliation_customers"),
+        # the sync's state and log are published too
+        AssetKey("chartmogul_sync"),
     ],
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
