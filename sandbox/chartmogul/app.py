@@ -442,10 +442,10 @@ class ChartMogulStandInApp:
             params = request.query_params
             if not (params.get("data_source_uuid") and params.get("external_id")):
                 raise StoreError(400, "data_source_uuid and external_id are required")
-            [invoice] = self._invoices_matching(request) or [None]
-            if invoice is None:
+            found = self._invoices_matching(request)
+            if not found:
                 raise StoreError(404, f"Invoice {params['external_id']} not found")
-            self.store.delete_invoice(invoice.uuid)
+            self.store.delete_invoice(found[0].uuid)
             return 204, None
         page, has_more, cursor = _page(self._invoices_matching(request), request)
         return 200, {

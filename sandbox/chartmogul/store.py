@@ -443,13 +443,15 @@ class Store:
         self._invoice_keys: dict[tuple[str, str], str] = {}  # (data source, ext) -> uuid
         self._transaction_keys: dict[tuple[str, str], str] = {}  # (data source, ext) -> uuid
         self._timelines: dict[str, list[Step]] = {}  # derived customers' steps, until changed
+        self._totals = _Totals()  # the index's per-day sums, re-counted per changed customer
+        self._dirty: set[str] = set()  # customers changed since the index was built
         self._index: _Index | None = None
 
     # -------------------------------------------------------------- writes
 
-    def _changed(self, customer_uuid: str | None = None) -> None:
-        if customer_uuid is not None:
-            self._timelines.pop(customer_uuid, None)
+    def _changed(self, customer_uuid: str) -> None:
+        self._timelines.pop(customer_uuid, None)
+        self._dirty.add(customer_uuid)
         self._index = None
 
     def create_data_source(self, name: str, *, created_at: datetime | None = None) -> DataSource:
@@ -509,9 +511,9 @@ class Store:
                 name=str(body.get("name") or ""),
                 email=str(body.get("email") or ""),
                 company=str(body.get("company") or ""),
-                country=body.get("country"),
-                state=body.get("state"),
-                city=body.get("city"),
+                country=_optional_text(body.get("country")),
+                state=_optional_text(body.get("state")),
+                city=_optional_text(body.get("city")),
                 zip=_optional_text(body.get("zip")),
                 lead_created_at=_optional_moment(body.get("lead_created_at"), "lead_created_at"),
                 free_trial_started_at=_optional_moment(
@@ -618,12 +620,10 @@ class Store:
                 except StoreError as exc:
                     problems.update(_prefixed(exc, f"invoices[{position}]"))
             if problems:
-                first = next(iter(problems.items()))
+                field_name, message = next(iter(problems.items()))
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
                 raise StoreError(
-                    422,
-                    f"{len(invoices) - len(prepared)} of {len(invoices)} invoice(s) not "
-                    f"imported (nothing was): {first[0]} {first[1]}",
-                    problems,
+                    422, f"No invoice was imported: {field_name} {message}{more}", problems
                 )
             touched: set[str] = set()
             for invoice in prepared:
@@ -688,7 +688,9 @@ class Store:
         line_items = []
         for position, item in enumerate(items):
             try:
-                line_items.append(self._prepare_line_item(currency, item, invoice_uuid))
+                line_items.append(
+                    self._prepare_line_item(customer.data_source_uuid, currency, item, invoice_uuid)
+                )
             except StoreError as exc:
                 raise StoreError(
                     422, exc.message, _prefixed(exc, f"line_items[{position}]")
@@ -719,7 +721,9 @@ class Store:
             transactions=transactions,
         )
 
-    def _prepare_line_item(self, currency: str, item, invoice_uuid: str) -> LineItem:
+    def _prepare_line_item(
+        self, data_source_uuid: str, currency: str, item, invoice_uuid: str
+    ) -> LineItem:
         if not isinstance(item, Mapping):
             raise StoreError(422, "a line item must be an object")
         kind = item.get("type")
@@ -754,8 +758,10 @@ class Store:
         if not plan_uuid:
             raise invalid("plan_uuid", "is required on a subscription line item")
         plan = self.plans.get(plan_uuid)
-        if plan is None:
-            raise invalid("plan_uuid", f"{plan_uuid!r} does not exist")
+        if plan is None or plan.data_source_uuid != data_source_uuid:
+            raise invalid("plan_uuid", f"{plan_uuid!r} does not exist in this data source")
+        if not 0 <= line.tax_amount_in_cents <= amount:
+            raise invalid("tax_amount_in_cents", "must be between 0 and amount_in_cents")
         start = parse_moment(item.get("service_period_start"), "service_period_start")
         end = parse_moment(item.get("service_period_end"), "service_period_end")
         if end <= start:
@@ -916,11 +922,14 @@ class Store:
         return steps[position].mrr if position >= 0 else ZERO
 
     def index(self) -> _Index:
+        """Built on the first read after a change, re-counting only the customers changed
+        since the last build."""
         with self._lock:
             if self._index is None:
-                self._index = _Index.build(
-                    {uuid: self.timeline(c) for uuid, c in self.customers.items()}
-                )
+                for uuid in self._dirty:
+                    self._totals.recount(uuid, self.timeline(self.customers[uuid]))
+                self._dirty.clear()
+                self._index = _Index.build(self._totals)
             return self._index
 
 
@@ -977,10 +986,54 @@ def _derive_steps(subscriptions: Iterable[Subscription]) -> list[Step]:
     return steps
 
 
+class _Totals:
+    """Per-day sums over every customer's MRR steps (MRR changes, paying customers,
+    movements, churned and new customers), kept customer by customer: a customer whose
+    steps changed is taken out with its old steps and counted again with its new ones."""
+
+    def __init__(self) -> None:
+        self.mrr_delta: dict[date, Decimal] = defaultdict(lambda: ZERO)
+        self.count_delta: dict[date, int] = defaultdict(int)
+        self.movements: dict[str, dict[date, Decimal]] = {
+            m: defaultdict(lambda: ZERO) for m in MOVEMENTS
+        }
+        self.events: dict[str, dict[date, int]] = {
+            "churned": defaultdict(int),
+            "new": defaultdict(int),
+        }
+        self.per_customer: dict[str, tuple[list[date], list[Decimal]]] = {}
+        self._counted: dict[str, list[Step]] = {}
+
+    def recount(self, uuid: str, steps: list[Step]) -> None:
+        old = self._counted.get(uuid)
+        if old is steps:
+            return
+        if old:
+            self._add(old, -1)
+        self._add(steps, 1)
+        self._counted[uuid] = steps
+        self.per_customer[uuid] = ([s.day for s in steps], [s.mrr for s in steps])
+
+    def _add(self, steps: list[Step], sign: int) -> None:
+        previous = ZERO
+        for step in steps:
+            self.mrr_delta[step.day] += sign * (step.mrr - previous)
+            if previous <= 0 < step.mrr:
+                self.count_delta[step.day] += sign
+            elif step.mrr <= 0 < previous:
+                self.count_delta[step.day] -= sign
+                self.events["churned"][step.day] += sign
+            if step.movement == "new-business":
+                self.events["new"][step.day] += sign
+            if step.movement:
+                self.movements[step.movement][step.day] += sign * step.change
+            previous = step.mrr
+
+
 @dataclass
 class _Index:
-    """Per-day totals built once per change: MRR, paying customers and movements, so a
-    metrics request over years costs a bisect per bucket."""
+    """Running totals per day, built once per change from _Totals: MRR, paying customers
+    and movements, so a metrics request over years costs a bisect per bucket."""
 
     days: list[date]  # days on which anything changed
     mrr_at: list[Decimal]  # exact company MRR from that day on
@@ -992,41 +1045,20 @@ class _Index:
     per_customer: dict[str, tuple[list[date], list[Decimal]]]
 
     @classmethod
-    def build(cls, timelines: Mapping[str, list[Step]]) -> _Index:
-        mrr_delta: dict[date, Decimal] = defaultdict(lambda: ZERO)
-        count_delta: dict[date, int] = defaultdict(int)
-        movements: dict[str, dict[date, Decimal]] = {
-            m: defaultdict(lambda: ZERO) for m in MOVEMENTS
-        }
-        events: dict[str, dict[date, int]] = {"churned": defaultdict(int), "new": defaultdict(int)}
-        per_customer = {}
-        for uuid, steps in timelines.items():
-            previous = ZERO
-            for step in steps:
-                mrr_delta[step.day] += step.mrr - previous
-                if previous <= 0 < step.mrr:
-                    count_delta[step.day] += 1
-                elif step.mrr <= 0 < previous:
-                    count_delta[step.day] -= 1
-                    events["churned"][step.day] += 1
-                if step.movement == "new-business":
-                    events["new"][step.day] += 1
-                if step.movement:
-                    movements[step.movement][step.day] += step.change
-                previous = step.mrr
-            per_customer[uuid] = ([s.day for s in steps], [s.mrr for s in steps])
+    def build(cls, totals: _Totals) -> _Index:
+        mrr_delta, count_delta = totals.mrr_delta, totals.count_delta
         days = sorted(set(mrr_delta) | set(count_delta))
-        mrr_at = list(itertools.accumulate(mrr_delta[d] for d in days))
-        customers_at = list(itertools.accumulate(count_delta[d] for d in days))
+        mrr_at = list(itertools.accumulate(mrr_delta.get(d, ZERO) for d in days))
+        customers_at = list(itertools.accumulate(count_delta.get(d, 0) for d in days))
         movement_days, movement_totals = {}, {}
-        for name, by_day in movements.items():
+        for name, by_day in totals.movements.items():
             movement_days[name] = sorted(by_day)
             movement_totals[name] = list(
                 itertools.accumulate(by_day[d] for d in movement_days[name])
             )
-        event_days = {name: sorted(by_day) for name, by_day in events.items()}
+        event_days = {name: sorted(by_day) for name, by_day in totals.events.items()}
         event_totals = {
-            name: list(itertools.accumulate(events[name][d] for d in days_))
+            name: list(itertools.accumulate(totals.events[name][d] for d in days_))
             for name, days_ in event_days.items()
         }
         return cls(
@@ -1037,7 +1069,7 @@ class _Index:
             movement_totals,
             event_days,
             event_totals,
-            per_customer,
+            dict(totals.per_customer),
         )
 
     @staticmethod

@@ -365,6 +365,11 @@ def test_imported_subscriptions_page_with_a_cursor(cm, account):
             "invoices[0].line_items[0].service_period_end",
         ),
         ({"line": {"type": "usage"}}, "invoices[0].line_items[0].type"),
+        ({"line": {"tax_amount_in_cents": 1001}}, "invoices[0].line_items[0].tax_amount_in_cents"),
+        (
+            {"line": {"subscription_external_id": ""}},
+            "invoices[0].line_items[0].subscription_external_id",
+        ),
         ({"date": "yesterday"}, "invoices[0].date"),
     ],
 )
