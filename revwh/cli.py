@@ -191,10 +191,25 @@ def sandbox_serve_stripe(
 
 @sandbox_app.command("serve-chartmogul")
 def sandbox_serve_chartmogul(
-    world: Annotated[Path, typer.Option(help="A world folder (with ground_truth/).")],
+    world: Annotated[
+        Path | None,
+        typer.Option(help="A world folder (with ground_truth/): serve its business as imported."),
+    ] = None,
+    empty: Annotated[
+        bool,
+        typer.Option("--empty", help="Start with no data: MRR comes only from what is imported."),
+    ] = False,
     as_of: AsOf = None,
     port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).")] = 12112,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    fx_rates: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="CSV",
+            help="Exchange rates as date,currency,rate (1 unit = rate USD) for imported "
+            "invoices (default: the world's fx_rates.csv).",
+        ),
+    ] = None,
     api_key: Annotated[
         str | None,
         typer.Option(
@@ -203,25 +218,65 @@ def sandbox_serve_chartmogul(
             help="Accept only this key (default: any).",
         ),
     ] = None,
+    rate_limit: Annotated[
+        float,
+        typer.Option(help="Requests per second before 429 (ChartMogul: 40; 0: unlimited)."),
+    ] = 40,
+    max_connections: Annotated[
+        int,
+        typer.Option(help="Parallel requests before 503 (ChartMogul: 20; 0: unlimited)."),
+    ] = 0,
+    fault_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 500, 502, 503 or 429.")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the random faults.")] = 0,
+    latency_ms: Annotated[float, typer.Option(help="Added to every response.")] = 0,
+    request_log: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Append one JSON line per request (never the key)."),
+    ] = None,
     drift_percent: Annotated[
         float, typer.Option(help="Report MRR this many percent above the truth.")
     ] = 0,
-    latency_ms: Annotated[float, typer.Option(help="Added to every response.")] = 0,
 ) -> None:
-    """Serve the world's business as ChartMogul would report it, for the real `chartmogul`
-    SDK and the reconciliation (`revwh reconcile --chartmogul-api-base ...`)."""
-    from sandbox.chartmogul import serve
+    """Serve ChartMogul's API for the real `chartmogul` SDK: the world's business as
+    ChartMogul would report it (--world), or an empty account that computes MRR from the
+    invoices imported into it (--empty), for the sync and the reconciliation
+    (`revwh reconcile --chartmogul-api-base ...`)."""
+    from sandbox.chartmogul import load_fx_rates, serve
 
-    if not (world / "ground_truth" / "customers.csv").exists():
-        raise typer.BadParameter(f"no world at {world} (run `revwh sandbox generate` first)")
+    if (world is None) == (not empty):
+        raise typer.BadParameter("give either --world DIR or --empty", param_hint="'--world'")
+    if world is not None and not (world / "ground_truth" / "customers.csv").exists():
+        raise _bad("--world", f"no world at {world} (run `revwh sandbox generate` first)")
+    rates = None
+    if fx_rates is not None:
+        if not fx_rates.is_file():
+            raise _bad("--fx-rates", f"no such file: {fx_rates}")
+        try:
+            rates = load_fx_rates(fx_rates)
+        except ValueError as error:
+            raise _bad("--fx-rates", str(error)) from None
+    if not 0 <= fault_rate <= 1:
+        raise _bad("--fault-rate", "must be between 0 and 1")
+    if rate_limit < 0:
+        raise _bad("--rate-limit", "must be >= 0")
+    if max_connections < 0:
+        raise _bad("--max-connections", "must be >= 0")
     serve(
         world,
         host,
         port,
         as_of=_parse_as_of(as_of),
+        fx_rates=rates,
         api_key=api_key,
         drift_percent=drift_percent,
         latency_ms=latency_ms,
+        rate_limit=rate_limit or None,
+        max_connections=max_connections or None,
+        fault_rate=fault_rate,
+        seed=seed,
+        request_log_path=request_log,
     )
 
 

@@ -87,6 +87,26 @@ class BackgroundServer:
         self._server, self._thread = server, thread
         return self
 
+    @property
+    def alive(self) -> bool:
+        """Serving: started, and neither stopped nor killed."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def kill(self) -> None:
+        """Stop at once, as if the process died: every open connection is closed without an
+        answer and the port stops listening. Call it on the server's own loop (from a
+        request handler); stop() then start() serve again on the same port."""
+        server = self._server
+        if server is None:
+            return
+        server.should_exit = server.force_exit = True
+        for listener in server.servers:
+            listener.close()
+        for connection in list(server.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
+
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True

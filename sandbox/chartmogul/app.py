@@ -1,6 +1,6 @@
-"""The Starlette app: the parts of ChartMogul's REST API the warehouse and its tests use,
-answering with exactly the keys the `chartmogul` SDK expects (it rejects unknown top-level
-keys on lists)."""
+"""The Starlette app: the parts of ChartMogul's REST API the warehouse, its sync and their
+tests use, answering with exactly the keys the `chartmogul` SDK expects (it rejects unknown
+top-level keys on lists)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,27 @@ import asyncio
 import base64
 import binascii
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import orjson
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .behaviour import Behaviour
+from .behaviour import Behaviour, retry_after_header
 from .metrics import DriftedView, all_metrics, metric_range, mrr_metrics
 from .requestlog import RequestLog
-from .store import ZERO, Customer, Store, StoreError, Subscription, _iso, cents
+from .store import Customer, Invoice, Store, StoreError, Subscription, _iso, cents
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+# ChartMogul's documented answers to its limits
+RATE_LIMITED = "Your request rate has exceeded our rate limit."
+TOO_MANY_CONNECTIONS = "Too many parallel connections. Please don't exceed the limit."
 _log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[tuple[int, object]]]
@@ -77,12 +82,20 @@ async def _json_body(request: Request) -> dict:
 
 
 class ChartMogulStandInApp:
-    """Routes plus the per-request guard (latency, injected faults, auth, log)."""
+    """Routes plus the per-request guard (death, limits, latency, injected faults, auth,
+    log). `on_death` closes every connection and stops listening (the server's kill)."""
 
-    def __init__(self, store: Store, behaviour: Behaviour, log: RequestLog):
+    def __init__(
+        self,
+        store: Store,
+        behaviour: Behaviour,
+        log: RequestLog,
+        on_death: Callable[[], None] | None = None,
+    ):
         self.store = store
         self.behaviour = behaviour
         self.log = log
+        self.on_death = on_death
 
     def routes(self) -> list[Route]:
         def route(path: str, handler: Handler, methods: list[str]) -> Route:
@@ -98,7 +111,7 @@ class ChartMogulStandInApp:
             route("/v1/data_sources/{uuid}", self.data_source, ["GET"]),
             route("/v1/customers", self.customers, ["GET", "POST"]),
             route("/v1/customers/search", self.search_customers, ["GET"]),
-            route("/v1/customers/{uuid}", self.customer, ["GET"]),
+            route("/v1/customers/{uuid}", self.customer, ["GET", "PATCH"]),
             route("/v1/customers/{uuid}/subscriptions", self.customer_subscriptions, ["GET"]),
             route("/v1/plans", self.plans, ["GET", "POST"]),
             route("/v1/plans/{uuid}", self.plan, ["GET"]),
@@ -107,6 +120,9 @@ class ChartMogulStandInApp:
                 "/v1/import/customers/{uuid}/subscriptions", self.imported_subscriptions, ["GET"]
             ),
             route("/v1/import/subscriptions/{uuid}", self.cancel_subscription, ["PATCH"]),
+            route("/v1/import/invoices/{uuid}/transactions", self.transactions, ["POST"]),
+            route("/v1/invoices", self.invoices_by_external_id, ["GET", "DELETE"]),
+            route("/v1/invoices/{uuid}", self.invoice, ["GET", "DELETE"]),
             route("/v1/metrics/mrr", self.metrics_mrr, ["GET"]),
             route("/v1/metrics/all", self.metrics_all, ["GET"]),
             route("/{path:path}", self.not_found, ["GET", "POST", "PUT", "PATCH", "DELETE"]),
@@ -123,14 +139,37 @@ class ChartMogulStandInApp:
         except (binascii.Error, UnicodeDecodeError):
             return None
 
+    async def _die(self) -> None:
+        # async, so that Starlette runs it on the server's loop (connections live there)
+        if self.on_death is not None:
+            self.on_death()
+
+    async def _unanswered(self) -> Response:
+        """A request to a dead stand-in: its connection is closed without an answer."""
+        if self.on_death is None:  # nothing to kill (a bare app): say so instead
+            return Response(b"", status_code=503)
+        self.on_death()
+        await asyncio.sleep(0.05)  # the closed connection is lost: what follows is dropped
+        return Response(b"", status_code=503)
+
     async def guarded(self, request: Request, handler: Handler) -> Response:
+        life = self.behaviour.life()
+        if life == "dead":
+            return await self._unanswered()
+        started = time.perf_counter()
         headers: dict[str, str] = {}
-        latency = self.behaviour.latency_ms
-        if latency > 0:
-            await asyncio.sleep(latency / 1000)
-        fault = self.behaviour.next_fault()
+        within_connections = self.behaviour.enter()
         try:
-            if fault is not None:
+            latency = self.behaviour.latency_ms
+            if latency > 0:
+                await asyncio.sleep(latency / 1000)
+            if not within_connections:
+                status, body = _error(503, TOO_MANY_CONNECTIONS)
+                headers["Retry-After"] = "1"
+            elif (wait := self.behaviour.admit()) is not None:
+                status, body = _error(429, RATE_LIMITED)
+                headers["Retry-After"] = retry_after_header(wait)
+            elif (fault := self.behaviour.next_fault()) is not None:
                 status, body = _error(fault.status, "injected by the stand-in")
                 if fault.retry_after is not None:
                     headers["Retry-After"] = f"{fault.retry_after:g}"
@@ -143,23 +182,38 @@ class ChartMogulStandInApp:
         except Exception:
             _log.exception("chartmogul stand-in failed on %s", request.url.path)
             status, body = _error(500, "internal error in the stand-in")
-        self.log.append(request.method, request.url.path, status)
+        finally:
+            self.behaviour.leave()
+        content = b"" if body is None else orjson.dumps(body)
+        self.log.append(
+            request.method,
+            request.url.path,
+            status,
+            time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            query=request.url.query,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            request_bytes=int(request.headers.get("content-length") or 0),
+            response_bytes=len(content),
+        )
         return Response(
-            orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+            content,
+            status_code=status,
+            headers=headers,
+            media_type=None if body is None else "application/json",
+            background=BackgroundTask(self._die) if life == "last" else None,
         )
 
     # ------------------------------------------------------------------ shapes
 
-    def _customer_json(self, customer: Customer, view: DriftedView) -> dict:
+    def _status(self, customer: Customer, view: DriftedView) -> tuple[str, int, date | None]:
         mrr = cents(view.customer_mrr(customer))
-        steps = self.store.timeline(customer)
-        first_paid = next((s.day for s in steps if s.mrr > 0), None)
+        first_paid = next((s.day for s in self.store.timeline(customer) if s.mrr > 0), None)
         if mrr > 0:
-            status = "Active"
-        elif first_paid is not None:
-            status = "Cancelled"
-        else:
-            status = "New Lead"
+            return "Active", mrr, first_paid
+        return ("Cancelled" if first_paid is not None else "New Lead"), mrr, first_paid
+
+    def _customer_json(self, customer: Customer, view: DriftedView) -> dict:
+        status, mrr, first_paid = self._status(customer, view)
         return {
             "id": customer.id,
             "uuid": customer.uuid,
@@ -185,40 +239,50 @@ class ChartMogulStandInApp:
             "chartmogul-url": f"https://app.chartmogul.com/#customers/{customer.id}",
             "city": customer.city,
             "country": customer.country,
-            "state": None,
-            "zip": None,
+            "state": customer.state,
+            "zip": customer.zip,
             "address": {
-                "address_zip": None,
+                "address_zip": customer.zip,
                 "city": customer.city,
                 "country": customer.country,
-                "state": None,
+                "state": customer.state,
             },
-            "attributes": {"tags": [], "stripe": {}, "clearbit": {}, "custom": {}},
+            "attributes": {
+                "tags": list(customer.tags),
+                "stripe": {},
+                "clearbit": {},
+                "custom": dict(customer.custom),
+            },
         }
 
     def _subscription_json(self, subscription: Subscription, as_of: date) -> dict:
         plan = self.store.plans.get(subscription.plan_uuid)
-        periods = sorted(subscription.periods)
-        mrr = sum((m for start, end, m in periods if start <= as_of < end), ZERO)
-        cancelled = subscription.cancellation_dates
-        active = bool(mrr) and not (cancelled and cancelled[0].date() <= as_of)
+        segments = subscription.segments()
+        mrr = subscription.mrr_on(as_of)
         return {
             "id": abs(hash(subscription.uuid)) % 10**9,
             "uuid": subscription.uuid,
             "external_id": subscription.external_id,
+            "subscription_set_external_id": subscription.subscription_set_external_id,
+            "customer_uuid": subscription.customer_uuid,
+            "data_source_uuid": subscription.data_source_uuid,
+            "cancellation_dates": [_iso(d) for d in subscription.cancellation_dates],
             "plan": plan.name if plan else None,
             "plan_uuid": subscription.plan_uuid,
             "quantity": 1,
-            "mrr": cents(mrr) if active else 0,
-            "arr": cents(mrr * 12) if active else 0,
-            "status": "active" if active else "inactive",
+            "mrr": cents(mrr),
+            "arr": cents(mrr * 12),
+            "status": "active" if mrr > 0 else "inactive",
             "billing-cycle": plan.interval_unit if plan else None,
             "billing-cycle-count": plan.interval_count if plan else None,
-            "start-date": _iso(periods[0][0]) if periods else None,
-            "end-date": _iso(cancelled[0]) if cancelled else None,
+            "start-date": _iso(segments[0][0]) if segments else None,
+            "end-date": _iso(segments[-1][1]) if segments else None,
             "currency": self.store.currency,
             "currency-sign": "$" if self.store.currency == "USD" else self.store.currency,
         }
+
+    def _view(self) -> DriftedView:
+        return DriftedView(self.store, self.behaviour)
 
     # ------------------------------------------------------------------ handlers
 
@@ -253,61 +317,59 @@ class ChartMogulStandInApp:
         return 200, self.store.data_source(request.path_params["uuid"]).to_json()
 
     async def customers(self, request: Request):
+        view = self._view()
         if request.method == "POST":
             customer = self.store.create_customer(await _json_body(request))
-            return 201, self._customer_json(customer, self._view())
+            return 201, self._customer_json(customer, view)
         params = request.query_params
-        view = self._view()
-        selected = [
-            c
-            for c in self.store.customers.values()
-            if params.get("external_id") in (None, c.external_id)
-            and params.get("data_source_uuid") in (None, c.data_source_uuid)
-        ]
-        entries = [self._customer_json(c, view) for c in selected]
+        source, external_id = params.get("data_source_uuid"), params.get("external_id")
+        if source is not None and external_id is not None:
+            found = self.store.customer_by_external_id(source, external_id)
+            selected = [found] if found else []
+        else:
+            selected = [
+                c
+                for c in self.store.customers.values()
+                if external_id in (None, c.external_id) and source in (None, c.data_source_uuid)
+            ]
         if "status" in params:
-            entries = [e for e in entries if e["status"] == params["status"]]
-        page, has_more, cursor = _page(entries, request)
-        return 200, {"entries": page, "has_more": has_more, "cursor": cursor}
+            selected = [c for c in selected if self._status(c, view)[0] == params["status"]]
+        page, has_more, cursor = _page(selected, request)
+        entries = [self._customer_json(c, view) for c in page]
+        return 200, {"entries": entries, "has_more": has_more, "cursor": cursor}
 
     async def search_customers(self, request: Request):
         email = request.query_params.get("email")
         if not email:
             raise StoreError(400, "email is required")
         view = self._view()
-        found = [
-            self._customer_json(c, view)
-            for c in self.store.customers.values()
-            if c.email.lower() == email.lower()
-        ]
+        found = [c for c in self.store.customers.values() if c.email.lower() == email.lower()]
         page, has_more, cursor = _page(found, request)
-        return 200, {"entries": page, "has_more": has_more, "cursor": cursor}
+        entries = [self._customer_json(c, view) for c in page]
+        return 200, {"entries": entries, "has_more": has_more, "cursor": cursor}
 
     async def customer(self, request: Request):
-        customer = self.store.customer(request.path_params["uuid"])
+        uuid = request.path_params["uuid"]
+        if request.method == "PATCH":
+            customer = self.store.modify_customer(uuid, await _json_body(request))
+        else:
+            customer = self.store.customer(uuid)
         return 200, self._customer_json(customer, self._view())
 
     async def customer_subscriptions(self, request: Request):
         customer = self.store.customer(request.path_params["uuid"])
-        subscriptions = [
-            self._subscription_json(s, self.store.as_of)
-            for s in self.store.subscriptions.values()
-            if s.customer_uuid == customer.uuid
-        ]
+        subscriptions = self.store.customer_subscriptions(customer.uuid)
         page, has_more, cursor = _page(subscriptions, request)
-        return 200, {"entries": page, "has_more": has_more, "cursor": cursor}
+        entries = [self._subscription_json(s, self.store.as_of) for s in page]
+        return 200, {"entries": entries, "has_more": has_more, "cursor": cursor}
 
     async def imported_subscriptions(self, request: Request):
         customer = self.store.customer(request.path_params["uuid"])
-        subscriptions = [
-            s.to_json()
-            for s in self.store.subscriptions.values()
-            if s.customer_uuid == customer.uuid
-        ]
+        subscriptions = self.store.customer_subscriptions(customer.uuid)
         page, has_more, cursor = _page(subscriptions, request)
         return 200, {
             "customer_uuid": customer.uuid,
-            "subscriptions": page,
+            "subscriptions": [s.to_json() for s in page],
             "has_more": has_more,
             "cursor": cursor,
         }
@@ -320,14 +382,18 @@ class ChartMogulStandInApp:
         if request.method == "POST":
             return 201, self.store.create_plan(await _json_body(request)).to_json()
         params = request.query_params
-        plans = [
-            p.to_json()
-            for p in self.store.plans.values()
-            if params.get("data_source_uuid") in (None, p.data_source_uuid)
-            and params.get("external_id") in (None, p.external_id)
-        ]
-        page, has_more, cursor = _page(plans, request)
-        return 200, {"plans": page, "has_more": has_more, "cursor": cursor}
+        source, external_id = params.get("data_source_uuid"), params.get("external_id")
+        if source is not None and external_id is not None:
+            found = self.store.plan_by_external_id(source, external_id)
+            selected = [found] if found else []
+        else:
+            selected = [
+                p
+                for p in self.store.plans.values()
+                if source in (None, p.data_source_uuid) and external_id in (None, p.external_id)
+            ]
+        page, has_more, cursor = _page(selected, request)
+        return 200, {"plans": [p.to_json() for p in page], "has_more": has_more, "cursor": cursor}
 
     async def plan(self, request: Request):
         plan = self.store.plans.get(request.path_params["uuid"])
@@ -340,18 +406,65 @@ class ChartMogulStandInApp:
         if request.method == "POST":
             body = await _json_body(request)
             imported = self.store.import_invoices(customer_uuid, body.get("invoices"))
-            return 201, {"invoices": imported, "customer_uuid": customer_uuid}
+            return 201, {
+                "invoices": [invoice.to_json() for invoice in imported],
+                "customer_uuid": customer_uuid,
+            }
         customer = self.store.customer(customer_uuid)
-        page, has_more, cursor = _page(list(self.store.invoices[customer.uuid]), request)
+        page, has_more, cursor = _page(list(self.store.invoices.get(customer.uuid, ())), request)
         return 200, {
-            "invoices": page,
+            "invoices": [invoice.to_json() for invoice in page],
             "customer_uuid": customer.uuid,
             "has_more": has_more,
             "cursor": cursor,
         }
 
-    def _view(self) -> DriftedView:
-        return DriftedView(self.store, self.behaviour)
+    def _invoices_matching(self, request: Request) -> list[Invoice]:
+        params = request.query_params
+        source, external_id = params.get("data_source_uuid"), params.get("external_id")
+        if source is not None and external_id is not None:
+            found = self.store.invoice_by_external_id(source, external_id)
+            return [found] if found else []
+        if "customer_uuid" in params:
+            return list(self.store.invoices.get(params["customer_uuid"], ()))
+        return [
+            invoice
+            for invoices in self.store.invoices.values()
+            for invoice in invoices
+            if source in (None, invoice.data_source_uuid)
+            and external_id in (None, invoice.external_id)
+        ]
+
+    async def invoices_by_external_id(self, request: Request):
+        """GET /invoices (filters data_source_uuid + external_id, customer_uuid) and DELETE
+        /invoices?data_source_uuid=&external_id= (the SDK's external-id calls)."""
+        if request.method == "DELETE":
+            params = request.query_params
+            if not (params.get("data_source_uuid") and params.get("external_id")):
+                raise StoreError(400, "data_source_uuid and external_id are required")
+            found = self._invoices_matching(request)
+            if not found:
+                raise StoreError(404, f"Invoice {params['external_id']} not found")
+            self.store.delete_invoice(found[0].uuid)
+            return 204, None
+        page, has_more, cursor = _page(self._invoices_matching(request), request)
+        return 200, {
+            "invoices": [invoice.to_json() for invoice in page],
+            "has_more": has_more,
+            "cursor": cursor,
+        }
+
+    async def invoice(self, request: Request):
+        uuid = request.path_params["uuid"]
+        if request.method == "DELETE":
+            self.store.delete_invoice(uuid)
+            return 204, None
+        return 200, self.store.invoice(uuid).to_json()
+
+    async def transactions(self, request: Request):
+        body = await _json_body(request)
+        transaction = self.store.add_transaction(request.path_params["uuid"], body)
+        return 201, transaction.to_json()
 
     async def metrics_mrr(self, request: Request):
         start, end, interval = metric_range(request.query_params)
@@ -362,5 +475,10 @@ class ChartMogulStandInApp:
         return 200, all_metrics(self._view(), start, end, interval)
 
 
-def create_app(store: Store, behaviour: Behaviour, log: RequestLog) -> Starlette:
-    return Starlette(routes=ChartMogulStandInApp(store, behaviour, log).routes())
+def create_app(
+    store: Store,
+    behaviour: Behaviour,
+    log: RequestLog,
+    on_death: Callable[[], None] | None = None,
+) -> Starlette:
+    return Starlette(routes=ChartMogulStandInApp(store, behaviour, log, on_death).routes())

@@ -48,22 +48,34 @@ class DriftedView:
     A positive drift_percent means ChartMogul reports more. On every day the company MRR is
     the truth x (1 + p/100); on the as-of day the whole gap is spread over the drift
     customers in proportion to their MRR (equally when they have none), so a per-customer
-    comparison finds exactly them."""
+    comparison finds exactly them.
+
+    The company-wide index is built on first use only: answering a write with the customer
+    it made must not rebuild every customer's MRR."""
 
     def __init__(self, store: Store, behaviour: Behaviour):
         self.store = store
-        self.index = store.index()
-        self.percent, chosen = behaviour.drift()
+        self.percent, self._chosen = behaviour.drift()
         self.factor = 1 + self.percent / 100
-        self.drift_uuids = self._drift_customers(chosen) if self.percent else ()
+        self._drift_uuids: tuple[str, ...] | None = None
+
+    @property
+    def index(self):
+        return self.store.index()
+
+    @property
+    def drift_uuids(self) -> tuple[str, ...]:
+        if self._drift_uuids is None:
+            self._drift_uuids = self._drift_customers(self._chosen) if self.percent else ()
+        return self._drift_uuids
 
     def _drift_customers(self, external_ids) -> tuple[str, ...]:
         customers = self.store.customers.values()
         if external_ids:
             wanted = set(external_ids)
             return tuple(c.uuid for c in customers if c.external_id in wanted)
-        as_of = self.store.as_of
-        largest = sorted(customers, key=lambda c: -self.index.customer_mrr(c.uuid, as_of))
+        as_of, index = self.store.as_of, self.index
+        largest = sorted(customers, key=lambda c: -index.customer_mrr(c.uuid, as_of))
         return tuple(c.uuid for c in largest[:3])
 
     def mrr(self, day: date) -> Decimal:
@@ -72,11 +84,12 @@ class DriftedView:
     def customer_mrr(self, customer: Customer) -> Decimal:
         """MRR on the as-of day (what a customer's `mrr` field shows)."""
         as_of = self.store.as_of
-        own = self.index.customer_mrr(customer.uuid, as_of)
-        if customer.uuid not in self.drift_uuids:
+        own = self.store.customer_mrr(customer, as_of)
+        if not self.percent or customer.uuid not in self.drift_uuids:
             return own
-        gap = self.index.mrr(as_of) * self.percent / 100
-        weights = {u: self.index.customer_mrr(u, as_of) for u in self.drift_uuids}
+        index = self.index
+        gap = index.mrr(as_of) * self.percent / 100
+        weights = {u: index.customer_mrr(u, as_of) for u in self.drift_uuids}
         total = sum(weights.values(), ZERO)
         share = (own / total) if total else Decimal(1) / len(self.drift_uuids)
         return own + gap * share

@@ -10,6 +10,7 @@ import csv
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -44,19 +45,43 @@ def _moment(value: str) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def load_world(world: str | Path, *, as_of: date | None = None) -> Store:
+def load_fx_rates(path: str | Path) -> dict[tuple[str, date], Decimal]:
+    """A `date,currency,rate` CSV (1 unit of the currency = rate USD), as a world's
+    fx_rates.csv: (CURRENCY, day) -> rate."""
+    path = Path(path)
+    rates: dict[tuple[str, date], Decimal] = {}
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        if not {"date", "currency", "rate"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path}: expected the columns date,currency,rate")
+        for line, row in enumerate(reader, start=2):
+            try:
+                day = date.fromisoformat(row["date"])
+                rate = Decimal(row["rate"])
+            except (ValueError, ArithmeticError):
+                raise ValueError(f"{path}:{line}: not a date and a rate: {row}") from None
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"{path}:{line}: the rate must be a positive number")
+            rates[(row["currency"].strip().upper(), day)] = rate
+    return rates
+
+
+def load_world(
+    world: str | Path,
+    *,
+    as_of: date | None = None,
+    fx_rates: Mapping[tuple[str, date], Decimal] | None = None,
+) -> Store:
+    """The world's customers with their ground-truth MRR series; `fx_rates` replaces the
+    world's fx_rates.csv (used for invoices imported on top)."""
     world = Path(world)
     truth = world / "ground_truth"
     if not (truth / "customers.csv").exists():
         raise FileNotFoundError(f"no ground truth in {world} (expected {truth}/customers.csv)")
     summary = json.loads((truth / "summary.json").read_text())
-    fx = {}
-    if (world / "fx_rates.csv").exists():
-        with (world / "fx_rates.csv").open(newline="") as f:
-            for row in csv.DictReader(f):
-                fx[(row["currency"].upper(), date.fromisoformat(row["date"]))] = Decimal(
-                    row["rate"]
-                )
+    fx = fx_rates
+    if fx is None and (world / "fx_rates.csv").exists():
+        fx = load_fx_rates(world / "fx_rates.csv")
     store = Store(as_of=as_of or date.fromisoformat(summary["as_of"]), fx_rates=fx)
     source = store.create_data_source(
         DATA_SOURCE_NAME, created_at=datetime.fromisoformat(summary["start"])
