@@ -49,6 +49,8 @@ CENT = Decimal("0.01")
 DEMO_MARKER = "revwh_demo"
 # the demo's ChartMogul is the local stand-in: this key never leaves the machine
 DEMO_CHARTMOGUL_KEY = "cm_demo_standin"
+# the demo's ChartMogul learns the business from the sync alone: every day within this
+DEMO_THRESHOLD_PERCENT = "0.1"
 # (kpi, label) of the company-wide headline, from marts.kpis on the as-of date
 HEADLINE_KPIS = (
     ("mrr", "MRR"),
@@ -117,6 +119,36 @@ def headline_kpis(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple]:
         ).fetchall()
     }
     return [(label, *rows[kpi]) for kpi, label in HEADLINE_KPIS if kpi in rows]
+
+
+def chartmogul_sync_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What the last ChartMogul sync sent, per object type (chartmogul_sync.sync_log)."""
+    if not _has_table(con, "chartmogul_sync", "sync_log"):
+        return []
+    rows = con.execute(
+        """
+        select object_type, created, updated, deleted, unchanged, failed, refused, requests,
+               epoch(finished_at - started_at)
+        from chartmogul_sync.sync_log
+        where run_id = (select max_by(run_id, started_at) from chartmogul_sync.sync_log
+                        where not dry_run)
+        order by started_at, object_type
+        """
+    ).fetchall()
+    lines = []
+    for kind, created, updated, deleted, unchanged, failed, refused, requests, _ in rows:
+        if kind == "data_source":
+            continue
+        parts = [f"{created:,} created"]
+        parts += [f"{n:,} {label}" for n, label in (
+            (updated, "updated"), (deleted, "deleted and re-imported"), (unchanged, "unchanged"),
+            (failed, "failed"), (refused, "refused")) if n]  # fmt: skip
+        lines.append(f"{kind}s: {', '.join(parts)}")
+    if rows:
+        requests = sum(r[7] for r in rows)
+        seconds = max(r[8] or 0 for r in rows)
+        lines.append(f"{requests:,} requests in {seconds:.1f} s")
+    return lines
 
 
 def _kpi_value(value, unit: str) -> str:
@@ -268,9 +300,14 @@ def run_demo(
         f"[bold]Sandbox world[/] {scale}, seed {seed}, as of {as_of}: "
         f"{manifest['accounts']:,} accounts in {manifest['seconds']['total']} s -> {out}"
     )
-    # The world is generated afresh, so everything is reloaded and rebuilt; ChartMogul is the
-    # stand-in loaded with the same business.
-    with ChartMogulStandIn(out, as_of=as_of, api_key=DEMO_CHARTMOGUL_KEY) as chartmogul:
+    # The world is generated afresh, so everything is reloaded and rebuilt. ChartMogul is the
+    # stand-in, started EMPTY: the run syncs the warehouse's export marts into it, and the
+    # reconciliation compares our MRR with what it computes from nothing but that, on every
+    # day of the history, within 0.1 %.
+    history_days = (as_of - date.fromisoformat(str(manifest["start"]))).days + 1
+    with ChartMogulStandIn(
+        as_of=as_of, api_key=DEMO_CHARTMOGUL_KEY, fx_rates=out / "fx_rates.csv"
+    ) as chartmogul:
         result = run_pipeline(
             Inputs.from_world(out),
             as_of,
@@ -278,8 +315,14 @@ def run_demo(
             full_refresh=True,
             console=console,
             reconcile=True,
+            sync_chartmogul=True,
             chartmogul_api_base=chartmogul.url,
             chartmogul_api_key=DEMO_CHARTMOGUL_KEY,
+            reconciliation_config={
+                "days": history_days,
+                "month_ends": 0,
+                "threshold_percent": DEMO_THRESHOLD_PERCENT,
+            },
         )
     if warehouse.exists():
         _mark_as_demo(warehouse, scale, seed, as_of, out)
@@ -287,6 +330,7 @@ def run_demo(
     counts: dict[tuple[str, str], int] = {}
     bridge = mrr = None
     headline: list[tuple] = []
+    sync_lines: list[str] = []
     has_daily = False
     if warehouse.exists():
         with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -296,6 +340,7 @@ def run_demo(
                 has_daily = _has_table(con, "marts", "mrr_summary_daily")
                 mrr = warehouse_mrr(con, as_of)
                 headline = headline_kpis(con, as_of)
+            sync_lines = chartmogul_sync_lines(con)
 
     table = Table(title=f"Warehouse {warehouse}: raw tables after the load")
     for column in ("dataset", "table", "rows", "in the sandbox files"):
@@ -349,6 +394,10 @@ def run_demo(
 
     if headline:
         console.print(_headline_table(headline, as_of))
+    if sync_lines:
+        console.print("[bold]ChartMogul sync[/] (the warehouse's export marts into an empty stand-in)")
+        for line in sync_lines:
+            console.print(f"  {escape(line)}", highlight=False)
     if result.reconciliation is not None:
         colour = "green" if result.reconciliation.passed else "red"
         console.print(

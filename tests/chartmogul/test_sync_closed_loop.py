@@ -308,7 +308,7 @@ def test_one_day_later_only_the_changes_are_sent(
 def _store_contents(standin: ChartMogulStandIn) -> tuple:
     store = standin.store
     customers = sorted(c.external_id for c in store.customers.values())
-    invoices = sorted(i["external_id"] for items in store.invoices.values() for i in items)
+    invoices = sorted(i.external_id for items in store.invoices.values() for i in items)
     index = store.index()
     return customers, invoices, [index.mrr(AS_OF - timedelta(days=d)) for d in range(0, 720, 7)]
 
@@ -400,7 +400,7 @@ def test_a_bad_record_is_refused_with_its_reason_and_the_rest_are_sent(
     ) as standin:
         lines: list[str] = []
         report = sync_chartmogul(copy, settings=_settings(standin), progress=lines.append)
-        sent = {i["external_id"] for items in standin.store.invoices.values() for i in items}
+        sent = {i.external_id for items in standin.store.invoices.values() for i in items}
     assert report.counts["invoice"].refused == 2, report.summary()
     assert report.counts["invoice"].created == invoices - 2
     assert bad_line[1] not in sent and bad_invoice not in sent
