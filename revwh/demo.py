@@ -136,7 +136,7 @@ def chartmogul_sync_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         """
     ).fetchall()
     lines = []
-    for kind, created, updated, deleted, unchanged, failed, refused, requests, _ in rows:
+    for kind, created, updated, deleted, unchanged, failed, refused, _requests, _seconds in rows:
         if kind == "data_source":
             continue
         parts = [f"{created:,} created"]
@@ -395,7 +395,9 @@ def run_demo(
     if headline:
         console.print(_headline_table(headline, as_of))
     if sync_lines:
-        console.print("[bold]ChartMogul sync[/] (the warehouse's export marts into an empty stand-in)")
+        console.print(
+            "[bold]ChartMogul sync[/] (the warehouse's export marts into an empty stand-in)"
+        )
         for line in sync_lines:
             console.print(f"  {escape(line)}", highlight=False)
     if result.reconciliation is not None:
