@@ -183,7 +183,9 @@ class ChartMogulWriter(ChartMogulClient):
         self.session = pooled_http_session(settings.concurrency)
         self._lock = threading.Lock()
         self.requests_by_type: Counter[str] = Counter()
-        self.answered = 0  # requests ChartMogul answered (any status)
+        # requests that got a final answer: done, or refused for what they carried (not
+        # 429, 5xx or no answer at all)
+        self.completed = 0
         self.stopped = threading.Event()
         self.stop_reason: str | None = None
         self._unavailable_in_a_row = 0
@@ -221,12 +223,12 @@ class ChartMogulWriter(ChartMogulClient):
             with pooled_session(self.session):
                 result = request().get()
         except chartmogul.APIError as exc:
-            if _status(exc) is not None:
+            if not _retryable(exc):
                 with self._lock:
-                    self.answered += 1
+                    self.completed += 1
             raise
         with self._lock:
-            self.answered += 1
+            self.completed += 1
         return result
 
     def call(self, object_type: str, what: str, request: Callable[[], Any]) -> Any:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 import orjson
@@ -98,7 +98,7 @@ class Outgoing:
     owner: str | None = None
     needs: tuple[str, ...] = field(default=())  # plan external ids an invoice uses
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return content_hash(self.content)
 

@@ -197,7 +197,9 @@ def plan_work(
                 outgoing.owner,
             )
             report.add(outgoing.object_type, "refused")
-            report.error(outgoing.object_type, outgoing.external_id, outgoing.problem)
+            report.error(
+                outgoing.object_type, outgoing.external_id, outgoing.problem, kind="refused"
+            )
             work.planned[outgoing.object_type]["refused"] += 1
             return True
         if (
@@ -254,6 +256,23 @@ def plan_work(
         invoice: [r.external_id for r in rows] for invoice, rows in sent_transactions.items()
     }
 
+    def coming(object_type: str, creates: list[Outgoing]) -> set[str]:
+        """What ChartMogul holds or gets this run (an invoice needs its customer, plans)."""
+        held = {r.external_id for r in book.rows(object_type) if _held(r) and r.chartmogul_uuid}
+        return held | {o.external_id for o in creates}
+
+    customers_coming = coming(CUSTOMER, work.customer_creates)
+    plans_coming = coming(PLAN, work.plan_creates)
+
+    def plan_invoice(outgoing: Outgoing, action: str, transactions: int) -> None:
+        if (outgoing.owner or "") not in customers_coming or not set(
+            outgoing.needs
+        ) <= plans_coming:
+            action = "blocked"  # tried, and recorded as waiting for its customer or plan
+        work.planned[INVOICE][action] += 1
+        if action != "blocked":
+            work.planned[TRANSACTION]["create"] += transactions
+
     touched_subscriptions: set[str] = set()
     for outgoing in objects.invoices.values():
         customer = outgoing.owner or ""
@@ -263,8 +282,7 @@ def plan_work(
         row = book.get(INVOICE, outgoing.external_id)
         if not _held(row) or not row.chartmogul_uuid:
             work.invoices[customer].creates.append(outgoing)
-            work.planned[INVOICE]["create"] += 1
-            work.planned[TRANSACTION]["create"] += len(transactions)
+            plan_invoice(outgoing, "create", len(transactions))
             continue
         held = {r.external_id: r for r in sent_transactions.get(outgoing.external_id, [])}
         ours = {t.external_id: t for t in transactions}
@@ -272,7 +290,7 @@ def plan_work(
         gone = set(held) - set(ours)
         if row.content_hash != outgoing.hash or changed or gone:
             work.invoices[customer].reimports.append((outgoing, row.chartmogul_uuid))
-            work.planned[INVOICE]["delete+reimport"] += 1
+            plan_invoice(outgoing, "delete+reimport", 0)
             touched_subscriptions.update(_subscriptions(outgoing))
             continue
         new = [t for t in transactions if t.external_id not in held]
@@ -291,7 +309,7 @@ def plan_work(
     gone_invoices = [r for r in invoice_rows if r.external_id not in objects.invoices]
     if gone_invoices and not objects.invoices:
         # an empty export is a failed build, not every invoice voided: delete nothing
-        report.error(INVOICE, "*", "the invoice export is empty: no invoice deleted")
+        report.error(INVOICE, "*", "the invoice export is empty: no invoice deleted", "kept")
     else:
         for row in gone_invoices:
             work.invoices[row.owner_external_id or ""].deletes.append(

@@ -79,11 +79,12 @@ class SyncReport:
             counts = self.counts[object_type]
             setattr(counts, action, getattr(counts, action) + count)
 
-    def error(self, object_type: str, external_id: str, message: str) -> None:
+    def error(self, object_type: str, external_id: str, message: str, kind: str = "failed") -> None:
+        """Keep a sample error: `<external id> (failed|refused): <message>`."""
         with self._lock:
             errors = self.counts[object_type].errors
             if len(errors) < MAX_SAMPLE_ERRORS:
-                errors.append(f"{external_id}: {message}")
+                errors.append(f"{external_id} ({kind}): {message}")
 
     # ------------------------------------------------------------------ results
 
@@ -128,7 +129,7 @@ class SyncReport:
             lines.append(f"  parked after repeated failures: {object_type} {external_id}: {error}")
         for object_type, counts in self.counts.items():
             for error in counts.errors[:3]:
-                lines.append(f"  {object_type} error: {error}")
+                lines.append(f"  {object_type} {error}")
         return lines
 
     def _dry_run_summary(self) -> list[str]:
@@ -144,7 +145,7 @@ class SyncReport:
                 lines.append(f"  {object_type}s: {text}")
         for object_type, counts in self.counts.items():
             for error in counts.errors[:3]:
-                lines.append(f"  {object_type} refused: {error}")
+                lines.append(f"  {object_type} {error}")
         for label, body in self.samples:
             lines.append(f"  sample {label}: {json.dumps(body, sort_keys=True)}")
         return lines

@@ -219,10 +219,11 @@ class _Run:
             reason = self.writer.stop_reason or "no answer"
             if reason.startswith("ChartMogul refused the API key"):
                 raise ChartMogulConfigError(reason)
-            planned = max(self.report.planned_requests, self.writer.requests)
+            completed = self.writer.completed
+            planned = max(self.report.planned_requests, completed)
             raise ChartMogulSyncError(
                 f"ChartMogul at {self.settings.api_base} stopped answering after "
-                f"{self.writer.answered:,} of {planned:,} requests: {reason}; nothing was "
+                f"{completed:,} of {planned:,} requests: {reason}; nothing was "
                 "lost, run the sync again to finish",
                 self.report,
             )

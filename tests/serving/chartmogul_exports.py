@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import chartmogul
 import duckdb
 
 # the stand-in's exchange rates (ChartMogul's own), from before the first invoice
@@ -315,44 +316,62 @@ class ExportWorld:
 # ---------------------------------------------------------------- what the stand-in holds
 
 
-def held_by(standin, data_source_name: str) -> dict:
-    """What the ChartMogul stand-in holds for one data source, without its uuids:
-    customers, plans, invoices (with lines and transactions), cancellations, and how often
-    each invoice external id is there (never more than once)."""
-    store = standin.store
-    sources = [d.uuid for d in store.data_sources.values() if d.name == data_source_name]
+def sdk_config(standin, key: str):
+    config = chartmogul.Config(key, request_timeout=10)
+    config.uri = standin.api_base
+    return config
+
+
+def held_by(standin, key: str, data_source_name: str) -> dict:
+    """What ChartMogul (the stand-in) holds for one data source, read through the SDK,
+    without its uuids: customers, plans, invoices with their lines and transactions,
+    subscriptions' cancellation dates, and how often each external id is there."""
+    config = sdk_config(standin, key)
+    sources = chartmogul.DataSource.all(config, name=data_source_name).get().data_sources
+    sources = [s for s in sources if s.name == data_source_name]
     assert len(sources) == 1, f"{len(sources)} data sources named {data_source_name!r}"
-    [source] = sources
-    customers = {c.uuid: c for c in store.customers.values() if c.data_source_uuid == source}
-    plans = {p.uuid: p for p in store.plans.values() if p.data_source_uuid == source}
-    invoices, seen = {}, Counter()
-    for uuid, customer in customers.items():
-        for invoice in store.invoices.get(uuid, []):
-            seen[invoice["external_id"]] += 1
-            invoices[invoice["external_id"]] = (
+    source = sources[0].uuid
+    customers = chartmogul.Customer.all(config, data_source_uuid=source, per_page=200).get()
+    assert not customers.has_more
+    plans = chartmogul.Plan.all(config, data_source_uuid=source, per_page=200).get().plans
+    plan_ids = {p.uuid: p.external_id for p in plans}
+    invoices, seen, subscriptions = {}, Counter(), {}
+    for customer in customers.entries:
+        page = chartmogul.Invoice.all(config, uuid=customer.uuid, per_page=200).get()
+        assert not page.has_more
+        for invoice in page.invoices:
+            seen[invoice.external_id] += 1
+            invoices[invoice.external_id] = (
                 customer.external_id,
-                invoice["currency"],
-                invoice["date"][:10],
+                invoice.currency,
+                invoice.date.date().isoformat(),
                 tuple(
-                    (li["external_id"], li["type"], li["amount_in_cents"], li.get("plan_uuid") and plans[li["plan_uuid"]].external_id)
-                    for li in invoice["line_items"]
+                    (
+                        li.external_id,
+                        li.type,
+                        li.amount_in_cents,
+                        plan_ids.get(getattr(li, "plan_uuid", None)),
+                    )
+                    for li in invoice.line_items
                 ),
-                tuple(sorted((t["external_id"], t["type"], t["result"]) for t in invoice["transactions"])),
-            )  # fmt: skip
-    subscriptions = {
-        s.external_id: tuple(d.date().isoformat() for d in s.cancellation_dates)
-        for s in store.subscriptions.values()
-        if s.customer_uuid in customers
-    }
+                tuple(sorted((t.external_id, t.type, t.result) for t in invoice.transactions)),
+            )
+        listed = _LIST_IMPORTED(config, uuid=customer.uuid, per_page=200).get()
+        for subscription in listed.subscriptions:
+            subscriptions[subscription.external_id] = tuple(
+                d.date().isoformat() for d in subscription.cancellation_dates or []
+            )
     return {
-        "customers": sorted(
-            (c.external_id, c.name, c.email, c.country) for c in customers.values()
-        ),
-        "customer_ids": Counter(c.external_id for c in customers.values()),
-        "plans": sorted(
-            (p.external_id, p.name, p.interval_unit, p.interval_count) for p in plans.values()
-        ),
+        "customers": sorted((c.external_id, c.name, c.email, c.country) for c in customers.entries),
+        "customer_ids": Counter(c.external_id for c in customers.entries),
+        "plans": sorted((p.external_id, p.name, p.interval_unit, p.interval_count) for p in plans),
         "invoices": invoices,
         "invoice_ids": seen,
         "subscriptions": subscriptions,
     }
+
+
+# the import API's subscription list, without the SDK's deprecation warning
+_LIST_IMPORTED = chartmogul.CustomerSubscription._method(
+    "all", "get", "/import/customers{/uuid}/subscriptions"
+).__get__(None, chartmogul.CustomerSubscription)

@@ -12,8 +12,7 @@ import logging
 import re
 import threading
 import time
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 import chartmogul
 import duckdb
@@ -29,6 +28,7 @@ from tests.serving.chartmogul_exports import (
     ExportWorld,
     held_by,
     one_time_line,
+    sdk_config,
     subscription_line,
     transaction,
 )
@@ -77,6 +77,7 @@ class Sync:
         self.world.write(self.path)
         standin.set_behaviour(fail_next=0, fail_rate=0, latency_ms=0)
         standin.requests.clear()
+        self._requests: list[dict] = []
 
     def settings(self, **changes) -> SyncSettings:
         values = dict(
@@ -95,16 +96,22 @@ class Sync:
 
     def run(self, dry_run: bool = False, **changes):
         self.standin.requests.clear()
-        return sync_chartmogul(str(self.path), settings=self.settings(**changes), dry_run=dry_run)
+        try:
+            return sync_chartmogul(
+                str(self.path), settings=self.settings(**changes), dry_run=dry_run
+            )
+        finally:
+            self._requests = self.standin.requests.snapshot()
 
     def requests(self) -> list[tuple[str, str]]:
-        return [(r["method"], r["path"]) for r in self.standin.requests.snapshot()]
+        """The requests the last run made."""
+        return [(r["method"], r["path"]) for r in self._requests]
 
     def writes(self) -> list[tuple[str, str]]:
         return [(m, p) for m, p in self.requests() if m != "GET"]
 
     def held(self) -> dict:
-        return held_by(self.standin, self.data_source)
+        return held_by(self.standin, KEY, self.data_source)
 
     def state(self) -> dict[tuple[str, str], tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -127,6 +134,12 @@ class Sync:
 @pytest.fixture
 def sync(standin, tmp_path, request):
     return Sync(standin, tmp_path, re.sub(r"\W+", "_", request.node.name))
+
+
+def _source(sync: Sync) -> str:
+    config = sdk_config(sync.standin, KEY)
+    [source] = chartmogul.DataSource.all(config, name=sync.data_source).get().data_sources
+    return source.uuid
 
 
 def created(report) -> dict[str, int]:
@@ -176,10 +189,16 @@ def test_a_full_sync_sends_everything_and_a_second_run_sends_nothing(sync):
         "sub_mueller": (),
         "sub_cairo": (),
     }
-    # ChartMogul's MRR from what it got, net of tax: 50 USD a month, 900 EUR a year at
-    # 1.08 and 1,500 EGP a quarter at 0.0204
-    mrr = sync.standin.store.index().mrr(date(2026, 2, 15))
-    assert mrr == Decimal("50") + Decimal("900") * Decimal("1.08") / 12 + Decimal("10.2")
+    # ChartMogul's MRR from what it got on the as-of day: only Müller's year runs, 900 EUR
+    # net of tax at 1.08 (the others were cancelled or ended)
+    config = sdk_config(sync.standin, KEY)
+    mrr = {
+        c.external_id: c.mrr
+        for c in chartmogul.Customer.all(config, data_source_uuid=_source(sync), per_page=200)
+        .get()
+        .entries
+    }
+    assert mrr == {"cus_acme": 0, "cus_cairo": 0, "cus_lead": 0, "cus_mueller": 8100}
     state = sync.state()
     assert {s[0] for s in state.values()} == {"sent"}
     assert len(state) == sum(EVERYTHING.values())
@@ -296,7 +315,8 @@ def test_faults_and_rate_limits_end_in_the_same_result(standin, tmp_path, status
         report = faulty.run()
     finally:
         standin.set_behaviour(fail_rate=0)
-    assert standin.requests.count(status=status) > 0  # faults happened
+    faults = [r for r in faulty._requests if r["status"] == 429 or r["status"] >= 500]
+    assert faults  # they happened, and were retried
     assert report.ok, report.summary()
     assert created(report) == EVERYTHING
     assert faulty.held() == clean.held()
@@ -491,6 +511,31 @@ def test_objects_chartmogul_already_holds_are_adopted_never_doubled(sync):
     assert sync.run().requests == 0
 
 
+def test_chartmogul_answering_only_errors_stops_the_run_counting_against_no_object(sync):
+    sync.run()
+    for number in range(12):
+        new = {**sync.world.row("customers", "cus_lead"), "external_id": f"cus_new_{number:02d}"}
+        sync.world.customers.append(new)
+    sync.write()
+    sync.standin.set_behaviour(fail_next=10_000, fail_status=503)
+    try:
+        with pytest.raises(ChartMogulSyncError) as stopped:
+            sync.run()
+    finally:
+        sync.standin.set_behaviour(fail_next=0)
+    assert str(stopped.value) == (
+        f"ChartMogul at {sync.standin.url} stopped answering after 0 of 12 requests: "
+        "HTTP 503 on 10 requests in a row after retries; nothing was lost, run the sync "
+        "again to finish"
+    )
+    failed = {k[1]: v for k, v in sync.state().items() if k[1].startswith("cus_new")}
+    assert 10 <= len(failed) <= 12  # those tried before it stopped
+    assert all(v[:2] == ("failed", 0) for v in failed.values())  # not their fault
+    assert stopped.value.report.newly_parked == []
+    finished = sync.run()
+    assert finished.ok and finished.counts["customer"].created == 12
+
+
 def _file_digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -510,7 +555,7 @@ def test_a_dry_run_sends_nothing_and_writes_nothing(sync):
     assert lines[0].startswith("chartmogul sync dry run") and "nothing was sent" in lines[0]
     assert "  customers: 4 create" in lines and "  cancellations: 1 cancel" in lines
     assert any(line.startswith("  sample POST /v1/customers: ") for line in lines)
-    assert any("/invoices: " in line and "\"line_items\"" in line for line in lines)
+    assert any("/invoices: " in line and '"line_items"' in line for line in lines)
     assert report.planned_requests >= 14
 
     sync.run()
@@ -644,7 +689,7 @@ def test_chartmogul_dying_mid_run_stops_in_one_line_and_the_next_run_finishes(tm
     with ChartMogulStandIn(store=store, api_key=KEY) as second:
         finished = sync_chartmogul(str(path), settings=settings.with_changes(api_base=second.url))
         assert finished.ok, finished.summary()
-        held = held_by(second, "dies")
+        held = held_by(second, KEY, "dies")
         assert sorted(held["customer_ids"].values()) == [1] * 44
         assert set(held["invoice_ids"].values()) == {1} and len(held["invoice_ids"]) == 44
         assert held["subscriptions"]["sub_acme"] == ("2026-03-01",)
