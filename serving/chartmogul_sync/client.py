@@ -195,6 +195,10 @@ class ChartMogulWriter(ChartMogulClient):
         with self._lock:
             return sum(self.requests_by_type.values())
 
+    def requests_per_type(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.requests_by_type)
+
     def close(self) -> None:
         self.session.close()
 

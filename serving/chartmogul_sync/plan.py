@@ -265,9 +265,8 @@ def plan_work(
     plans_coming = coming(PLAN, work.plan_creates)
 
     def plan_invoice(outgoing: Outgoing, action: str, transactions: int) -> None:
-        if (outgoing.owner or "") not in customers_coming or not set(
-            outgoing.needs
-        ) <= plans_coming:
+        customer_ready = (outgoing.owner or "") in customers_coming
+        if not customer_ready or not set(outgoing.needs) <= plans_coming:
             action = "blocked"  # tried, and recorded as waiting for its customer or plan
         work.planned[INVOICE][action] += 1
         if action != "blocked":
@@ -312,6 +311,10 @@ def plan_work(
         report.error(INVOICE, "*", "the invoice export is empty: no invoice deleted", "kept")
     else:
         for row in gone_invoices:
+            if row.status == PARKED and not settings.retry_parked:
+                report.add(INVOICE, "parked")
+                work.planned[INVOICE]["parked"] += 1
+                continue
             work.invoices[row.owner_external_id or ""].deletes.append(
                 (row.external_id, row.chartmogul_uuid)
             )
@@ -323,7 +326,8 @@ def plan_work(
         row = book.get(CANCELLATION, outgoing.external_id)
         touched = outgoing.external_id in touched_subscriptions
         if not _held(row):
-            item = CancellationWork(outgoing, row.chartmogul_uuid if row else None, "create")
+            known = row.chartmogul_uuid if row and not touched else None
+            item = CancellationWork(outgoing, known, "create")
         elif row.content_hash != outgoing.hash or touched:
             item = CancellationWork(outgoing, None if touched else row.chartmogul_uuid, "update")
         else:

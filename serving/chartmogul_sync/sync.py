@@ -187,7 +187,6 @@ class _Run:
         self._done = 0
         self._sending_started = time.monotonic()
         self._last_progress = self._last_flush = time.monotonic()
-        self._logged: set[str] = set()
         # invoices deleted to be imported again this run (counted as updated)
         self._reimported: set[str] = set()
         self._held_before = {
@@ -208,11 +207,10 @@ class _Run:
             pass  # the writer knows why; handled below
         self.report.sending_seconds = time.monotonic() - self._sending_started
         self._count_requests()
-        self.report.newly_parked = list(self.book.newly_parked)
         if self.writer.stopped.is_set():
             self.book.forgive_unavailable()
-            self.report.newly_parked = list(self.book.newly_parked)
             self.report.stopped = self.writer.stop_reason
+        self.report.newly_parked = list(self.book.newly_parked)
         self.report.backlog = self.book.backlog()
         self._flush(final=True, log_types=OBJECT_TYPES)
         if self.writer.stopped.is_set():
@@ -283,8 +281,7 @@ class _Run:
         self.progress(f"chartmogul sync: {label} {self._done:,}/{total:,} sent ({rate:.1f} req/s)")
 
     def _count_requests(self) -> None:
-        with self.writer._lock:
-            by_type = dict(self.writer.requests_by_type)
+        by_type = self.writer.requests_per_type()
         for object_type in OBJECT_TYPES:
             self.report.counts[object_type].requests = by_type.get(object_type, 0)
 
