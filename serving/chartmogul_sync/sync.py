@@ -9,9 +9,10 @@ send (plan.py), then sends it in phases, each in a thread pool within the reques
 the data source (found or created by name), plans, customers, each customer's invoices (new
 ones in one import request, changed ones deleted and imported again, new transactions one
 POST each, voided ones deleted), then cancellations. What ChartMogul took is recorded in the
-state as it goes (written every few seconds and after each phase, in short transactions),
-so a run that dies or is stopped loses nothing: the next one sends only what is left, and a
-create ChartMogul answers "already exists" is looked up and adopted, never doubled.
+state as it goes (written every few seconds while the pool keeps sending, and at the end,
+in short transactions), so a run that dies or is stopped loses nothing: the next one sends
+only what is left, and a create ChartMogul answers "already exists" is looked up and
+adopted, never doubled.
 
 One object failing never stops the others; an invoice whose customer or plan is not in
 ChartMogul waits (failed: "customer not synced"). ChartMogul refusing connections after the
@@ -239,19 +240,21 @@ class _Run:
                 max_workers=self.settings.concurrency, thread_name_prefix=f"chartmogul-{label}"
             ) as pool:
                 pending = {pool.submit(self._guarded, task) for task in tasks}
-                tick = min(self.settings.progress_seconds, self.settings.flush_seconds, 1.0)
+                tick = max(
+                    0.05, min(self.settings.progress_seconds, self.settings.flush_seconds, 1.0)
+                )
                 while pending:
                     _, pending = wait(pending, timeout=tick)
                     self._progress(label, total)
                     if time.monotonic() - self._last_flush >= self.settings.flush_seconds:
-                        self._flush()
+                        # on this thread while the pool keeps sending
+                        self._count_requests()
+                        self._flush(log_types=OBJECT_TYPES)
                     if self.writer.stopped.is_set():
                         for future in pending:
                             future.cancel()
         self._count_requests()
         types = (object_type, *also)
-        if not self.writer.stopped.is_set():
-            self._flush(log_types=types)
         if self.progress and tasks:
             counts = "; ".join(f"{t}s {self.report.counts[t].line()}" for t in types)
             self.progress(

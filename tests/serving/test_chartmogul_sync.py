@@ -608,6 +608,8 @@ def test_no_secret_in_logs_output_state_or_the_request_log(sync, caplog, capsys)
             con.execute("select string_agg(coalesce(error_details, ''), ' ') from chartmogul_sync.sync_log").fetchone()[0]
         )  # fmt: skip
     assert "GBP" in stored  # the errors are there, the key is not
+    progress = r"chartmogul sync: \w+ [\d,]+/[\d,]+ sent \([\d.]+ req/s\)"
+    assert any(re.fullmatch(progress, line) for line in lines), lines
     texts = {
         "progress": "\n".join(lines),
         "summary": "\n".join(report.summary()),
