@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Any
 
 import chartmogul
@@ -377,9 +378,7 @@ class ChartMogulWriter(ChartMogulClient):
             page = self.call(
                 "invoice",
                 f"GET /v1/import/customers/{customer_uuid}/invoices",
-                lambda params=params: chartmogul.Invoice.all(
-                    self.config, uuid=customer_uuid, **params
-                ),
+                partial(chartmogul.Invoice.all, self.config, uuid=customer_uuid, **params),
             )
             invoices.extend(page.invoices)
             if not page.has_more or not page.cursor:
@@ -417,7 +416,7 @@ class ChartMogulWriter(ChartMogulClient):
             page = self.call(
                 "cancellation",
                 f"GET /v1/import/customers/{customer_uuid}/subscriptions",
-                lambda params=params: _list_imported(self.config, uuid=customer_uuid, **params),
+                partial(_list_imported, self.config, uuid=customer_uuid, **params),
             )
             for subscription in page.subscriptions:
                 if subscription.external_id:

@@ -264,7 +264,7 @@ def _line_content(row: Mapping) -> tuple[dict, str | None]:
 
 
 def _transaction_content(row: Mapping) -> tuple[dict, str | None]:
-    content = {
+    content: dict[str, Any] = {
         "external_id": str(row["external_id"]),
         "type": _text(row.get("transaction_type")),
         "result": _text(row.get("result")),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from .exports import SyncInputs
 from .payloads import (
@@ -43,7 +43,7 @@ from .payloads import (
 )
 from .report import SyncReport
 from .settings import SyncSettings
-from .state import PARKED, SENT, StateBook
+from .state import PARKED, SENT, StateBook, StateRow
 
 
 @dataclass
@@ -173,7 +173,8 @@ class Work:
         )
 
 
-def _held(row) -> bool:
+def _held(row: StateRow | None) -> TypeGuard[StateRow]:
+    """ChartMogul holds the object (what was sent is recorded)."""
     return row is not None and row.content_hash is not None
 
 
@@ -316,7 +317,7 @@ def plan_work(
                 work.planned[INVOICE]["parked"] += 1
                 continue
             work.invoices[row.owner_external_id or ""].deletes.append(
-                (row.external_id, row.chartmogul_uuid)
+                (row.external_id, row.chartmogul_uuid or "")
             )
             work.planned[INVOICE]["delete"] += 1
 
@@ -337,7 +338,7 @@ def plan_work(
         work.planned[CANCELLATION]["cancel"] += 1
     for row in book.rows(CANCELLATION):
         if _held(row) and row.external_id not in objects.cancellations:
-            content = {
+            content: dict[str, Any] = {
                 "subscription_external_id": row.external_id,
                 "customer_external_id": row.owner_external_id,
                 "cancellation_dates": [],

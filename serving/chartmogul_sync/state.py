@@ -162,7 +162,7 @@ _LOG_UPSERT = (
 
 
 def _arrow_table(rows: list, columns: tuple[str, ...], types: dict):
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     data = list(zip(*(astuple(r) for r in rows), strict=True)) if rows else [()] * len(columns)
     return pa.table(
@@ -174,7 +174,7 @@ def _arrow_table(rows: list, columns: tuple[str, ...], types: dict):
 
 
 def _arrow_types(row_type) -> dict:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     kinds = {
         "str": pa.string(),

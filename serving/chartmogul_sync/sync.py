@@ -28,6 +28,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 
 from core.warehouse import Warehouse, WarehouseLockedError
 from ingestion.chartmogul.client import (
@@ -425,11 +426,11 @@ class _Run:
 
     def _plan_tasks(self) -> list[_Task]:
         tasks = [
-            _Task(lambda o=o: self._create_plan(o), 1, self._fail_each([o]))
+            _Task(partial(self._create_plan, o), 1, self._fail_each([o]))
             for o in self.work.plan_creates
         ]
         tasks += [
-            _Task(lambda o=o, u=u: self._update_plan(o, u), 1, self._fail_each([o]))
+            _Task(partial(self._update_plan, o, u), 1, self._fail_each([o]))
             for o, u in self.work.plan_updates
         ]
         return tasks
@@ -467,11 +468,11 @@ class _Run:
 
     def _customer_tasks(self) -> list[_Task]:
         tasks = [
-            _Task(lambda o=o: self._create_customer(o), 1, self._fail_each([o]))
+            _Task(partial(self._create_customer, o), 1, self._fail_each([o]))
             for o in self.work.customer_creates
         ]
         tasks += [
-            _Task(lambda o=o, u=u: self._update_customer(o, u), 1, self._fail_each([o]))
+            _Task(partial(self._update_customer, o, u), 1, self._fail_each([o]))
             for o, u in self.work.customer_updates
         ]
         return tasks
@@ -517,7 +518,7 @@ class _Run:
             size = len(objects) + len(work.deletes)
             tasks.append(
                 _Task(
-                    lambda c=customer, w=work: self._customer_invoices(c, w),
+                    partial(self._customer_invoices, customer, work),
                     size,
                     self._fail_each(objects),
                 )
@@ -537,7 +538,7 @@ class _Run:
         ready = [o for o in work.creates if self._plans_synced(o)]
         for outgoing, uuid in work.reimports:
             if self._plans_synced(outgoing) and self._attempt(
-                outgoing, lambda uuid=uuid: self.writer.delete_invoice(uuid)
+                outgoing, partial(self.writer.delete_invoice, uuid)
             ):
                 self._forget(outgoing.external_id)
                 ready.append(outgoing)
@@ -684,7 +685,7 @@ class _Run:
     def _cancellation_tasks(self) -> list[_Task]:
         return [
             _Task(
-                lambda c=customer, i=items: self._customer_cancellations(c, i),
+                partial(self._customer_cancellations, customer, items),
                 len(items),
                 self._fail_each([i.outgoing for i in items]),
             )
