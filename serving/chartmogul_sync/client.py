@@ -46,6 +46,7 @@ from ingestion.chartmogul.client import (
 from ingestion.pacing import RequestBudget
 
 from .settings import SyncSettings
+from .state import one_line
 
 # The import API's subscription list (`CustomerSubscription.list_imported`), whose uuids
 # the cancellation PATCH takes, made by the SDK's own factory without the deprecation
@@ -135,11 +136,6 @@ def _body(exc: BaseException) -> str:
         return ""
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(str(text).split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def _rejection_message(what: str, status: int | None, body: str) -> str:
     """`POST /v1/customers: HTTP 422: <ChartMogul's message and per-item errors>`."""
     detail = body
@@ -153,7 +149,7 @@ def _rejection_message(what: str, status: int | None, body: str) -> str:
         if errors:
             parts.append(orjson.dumps(errors).decode())
         detail = " ".join(p for p in parts if p)
-    return _one_line(f"{what}: HTTP {status}: {detail}" if detail else f"{what}: HTTP {status}")
+    return one_line(f"{what}: HTTP {status}: {detail}" if detail else f"{what}: HTTP {status}")
 
 
 def _connection_reason(exc: BaseException, timeout: float) -> str:

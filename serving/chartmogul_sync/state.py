@@ -66,6 +66,12 @@ DDL = (
 )
 
 
+def one_line(text: str, limit: int = 500) -> str:
+    """An error as stored and shown: one line, at most `limit` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def utc_now() -> datetime:
     """Naive UTC, as the warehouse's timestamps are."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -320,6 +326,7 @@ class StateBook:
     ) -> bool:
         """Record a failure; `attempted` False (a dependency was not synced) neither counts
         a failed run nor parks. True when the object is parked by this failure."""
+        error = one_line(error)
         with self._lock:
             key = (object_type, external_id)
             row = self._row(object_type, external_id, owner)
