@@ -27,6 +27,10 @@ sandbox_app = typer.Typer(
 app.add_typer(sandbox_app, name="sandbox")
 kpis_app = typer.Typer(help="The KPI table (marts.kpis).", no_args_is_help=True)
 app.add_typer(kpis_app, name="kpis")
+chartmogul_app = typer.Typer(
+    help="ChartMogul: the warehouse feeds a custom data source.", no_args_is_help=True
+)
+app.add_typer(chartmogul_app, name="chartmogul")
 # a message is one line however narrow the terminal, and in a log (a pipe wraps at 80)
 console = Console(soft_wrap=True)
 # dlt warns about every all-null Stripe field it cannot type yet; nothing for a user to do
@@ -717,6 +721,68 @@ def reconcile_command(
             from alerts.reconciliation import alert_for
 
             console.print(escape(send_alert(alert_for(result)).summary()), highlight=False)
+        raise typer.Exit(1)
+
+
+@chartmogul_app.command("sync")
+def chartmogul_sync_command(
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            metavar="PATH",
+            help="DuckDB file or postgresql:// URL (env REVWH_WAREHOUSE; default "
+            "warehouse/revenue.duckdb).",
+        ),
+    ] = None,
+    chartmogul_api_base: ChartMogulApiBase = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say what would be sent; send and write nothing."),
+    ] = False,
+    retry_parked: Annotated[
+        bool,
+        typer.Option(
+            "--retry-parked", help="Try again the objects parked after repeated failures."
+        ),
+    ] = False,
+) -> None:
+    """Send the warehouse's export marts (marts.chartmogul_export_*) to a ChartMogul custom
+    data source: only what is new or changed since the last sync, retried, recorded in
+    schema chartmogul_sync (object_state, sync_log). Key: env CHARTMOGUL_API_KEY; the
+    other settings: CHARTMOGUL_DATA_SOURCE_NAME, CHARTMOGUL_SYNC_* (see .env.example).
+    Exits 1 when an object failed or the sync could not run."""
+    from ingestion.chartmogul.client import ChartMogulError
+    from serving.chartmogul_sync import SyncSettings, sync_chartmogul
+
+    target = Warehouse.of(_check_warehouse(warehouse))
+    if not target.is_postgres and not target.path.is_file():
+        console.print(
+            f"[bold red]error:[/] no DuckDB warehouse at {escape(str(target))}: run the "
+            "pipeline first (`revwh run`), which builds what ChartMogul is sent",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+    try:
+        # asked for by name: a missing key is an error, not a skipped sync
+        settings = SyncSettings.from_env(
+            api_base=chartmogul_api_base, enabled=True, retry_parked=retry_parked or None
+        )
+        with ExitStack() as stack:
+            if not dry_run:  # one writing run at a time on a DuckDB file
+                stack.enter_context(target.writer())
+            report = sync_chartmogul(
+                target,
+                settings=settings,
+                dry_run=dry_run,
+                progress=lambda line: console.print(escape(line), highlight=False),
+            )
+    except (ChartMogulError, WarehouseLockedError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    for line in report.summary():
+        console.print(escape(line), highlight=False)
+    if not report.ok:
         raise typer.Exit(1)
 
 

@@ -30,6 +30,8 @@ runner = CliRunner()
         ["sandbox", "serve-chartmogul"],
         ["demo"],
         ["reconcile"],
+        ["chartmogul"],
+        ["chartmogul", "sync"],
     ],
 )
 def test_every_command_has_help(command):

@@ -92,6 +92,21 @@ def _retryable(exc: BaseException) -> bool:
     return _status(exc) in RETRY_STATUSES
 
 
+def resolve_api_key(api_key: str | None = None) -> str | None:
+    """The key given, else CHARTMOGUL_API_KEY, else dlt's secrets; None when none is set."""
+    return api_key or os.environ.get(API_KEY_ENV) or dlt_setting("chartmogul_api_key") or None
+
+
+def resolve_api_base(api_base: str | None = None) -> str:
+    """The API base given, else CHARTMOGUL_API_BASE, else dlt's config, else ChartMogul's."""
+    return (
+        api_base
+        or os.environ.get(API_BASE_ENV)
+        or dlt_setting("chartmogul_api_base")
+        or DEFAULT_API_BASE
+    ).rstrip("/")
+
+
 class ChartMogulClient:
     """ChartMogulClient()  # key from CHARTMOGUL_API_KEY, base from CHARTMOGUL_API_BASE"""
 
@@ -105,18 +120,13 @@ class ChartMogulClient:
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 8,
     ):
-        key = api_key or os.environ.get(API_KEY_ENV) or dlt_setting("chartmogul_api_key")
+        key = resolve_api_key(api_key)
         if not key:
             raise ChartMogulConfigError(
                 f"no ChartMogul API key: set {API_KEY_ENV} (or sources.chartmogul.api_key in "
                 ".dlt/secrets.toml)"
             )
-        self.api_base = (
-            api_base
-            or os.environ.get(API_BASE_ENV)
-            or dlt_setting("chartmogul_api_base")
-            or DEFAULT_API_BASE
-        ).rstrip("/")
+        self.api_base = resolve_api_base(api_base)
         # max_retries=0: the SDK's own https-only adapter must not retry under ours
         self.config = chartmogul.Config(key, request_timeout=timeout_seconds, max_retries=0)
         self.config.uri = self.api_base + "/v1"

@@ -15,7 +15,6 @@ import itertools
 import math
 import os
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, Full, Queue
@@ -24,6 +23,7 @@ import orjson
 import stripe
 
 from ..config import dlt_setting
+from ..pacing import RequestBudget
 from . import sdk
 
 KEY_VARIABLE = "STRIPE_API_KEY"
@@ -32,7 +32,6 @@ BASE_VARIABLE = "STRIPE_API_BASE"
 # this many, paged by other threads; at most MAX_SPLIT parts at a time.
 SLICE_PAGES = 30
 MAX_SPLIT = 64
-PACING = 0.97  # share of the request budget used
 SANDBOX_RATE = 25  # requests/s Stripe allows in test mode
 LIVE_RATE = 100
 
@@ -57,31 +56,6 @@ def resolve_api_key(api_key: str | None) -> str:
 
 def default_rate(api_key: str) -> int:
     return LIVE_RATE if api_key.startswith(("sk_live_", "rk_live_")) else SANDBOX_RATE
-
-
-class RequestBudget:
-    """Requests spaced evenly at PACING x `per_second`, shared by all threads.
-
-    Each caller reserves the next free slot under a lock and sleeps until it, so no thread
-    polls and no burst goes out: a window that allowed `per_second` requests at once let
-    the server's sliding-window count see more than the limit (about 6% of requests
-    answered 429, each then backed off for half a second or more)."""
-
-    def __init__(self, per_second: float | None):
-        # a little under the limit: requests leave evenly but arrive with jitter
-        self._interval = 1.0 / (per_second * PACING) if per_second else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        if not self._interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
 
 
 class StripeApi:
