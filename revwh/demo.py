@@ -132,7 +132,9 @@ def chartmogul_sync_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
         from chartmogul_sync.sync_log
         where run_id = (select max_by(run_id, started_at) from chartmogul_sync.sync_log
                         where not dry_run)
-        order by started_at, object_type
+        order by array_position(
+            ['data_source', 'plan', 'customer', 'invoice', 'transaction', 'cancellation'],
+            object_type)
         """
     ).fetchall()
     lines = []
@@ -316,6 +318,8 @@ def run_demo(
             console=console,
             reconcile=True,
             sync_chartmogul=True,
+            # the stand-in is local: no need to keep to ChartMogul's 40 requests/s
+            chartmogul_sync_rps=0,
             chartmogul_api_base=chartmogul.url,
             chartmogul_api_key=DEMO_CHARTMOGUL_KEY,
             reconciliation_config={

@@ -134,6 +134,7 @@ def run_pipeline(
     publish: bool = True,
     docs: bool = False,
     sync_chartmogul: bool = False,
+    chartmogul_sync_rps: float | None = None,
 ) -> PipelineResult:
     """Load what `inputs` names into `warehouse` (DuckDB path or postgresql:// URL; default
     `REVWH_WAREHOUSE` or warehouse/revenue.duckdb), then build every model with var
@@ -142,7 +143,9 @@ def run_pipeline(
     ({days, month_ends, threshold_percent, top_customers}) overrides the reconciliation's
     dbt vars (ingestion/chartmogul/settings.py). `docs`: also publish the dbt docs site
     beside the published copy (as the daily job does; 30 s and more). `sync_chartmogul`:
-    send the export marts to ChartMogul (serving/chartmogul_sync) before reconciling.
+    send the export marts to ChartMogul (serving/chartmogul_sync) before reconciling, at
+    `chartmogul_sync_rps` requests per second (default CHARTMOGUL_SYNC_RPS, else 40; 0: no
+    budget, for a local stand-in).
 
     A load that fails is reported and the others still run, but the models are then not
     built (marts from partial data would be wrong without saying so). Never raises for a
@@ -255,7 +258,9 @@ def run_pipeline(
                     full_refresh=full_refresh,
                 ),
                 chartmogul=ChartMogulResource(
-                    api_key=chartmogul_api_key, api_base=chartmogul_api_base
+                    api_key=chartmogul_api_key,
+                    api_base=chartmogul_api_base,
+                    sync_requests_per_second=chartmogul_sync_rps,
                 ),
                 alerts=AlertsResource(),
             ),

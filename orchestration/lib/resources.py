@@ -81,6 +81,8 @@ class ChartMogulResource(dg.ConfigurableResource):
     api_base: str | None = None
     timeout_seconds: float = 30.0
     max_attempts: int = 5
+    # the sync's request budget; None: CHARTMOGUL_SYNC_RPS, else ChartMogul's 40/s
+    sync_requests_per_second: float | None = None
 
     def client(self):
         from ingestion.chartmogul.client import ChartMogulClient
@@ -97,7 +99,11 @@ class ChartMogulResource(dg.ConfigurableResource):
         name, batch size, concurrency, requests per second, enabled) from the environment."""
         from serving.chartmogul_sync import SyncSettings
 
-        return SyncSettings.from_env(api_key=self.api_key, api_base=self.api_base)
+        return SyncSettings.from_env(
+            api_key=self.api_key,
+            api_base=self.api_base,
+            requests_per_second=self.sync_requests_per_second,
+        )
 
 
 class AlertsResource(dg.ConfigurableResource):
