@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from orchestration.defs.dbt.project import dbt_project
+from serving.chartmogul_sync.exports import EXPORT_TABLES
 
 
 def _manifest() -> dict:
@@ -38,6 +39,8 @@ def test_each_consumer_reads_what_its_code_reads():
             "chartmogul_reconciliation_customers",
         ],
         "demo_summary": ["kpis", "mrr_summary_daily", "mrr_summary_monthly"],
+        # what the ChartMogul sync reads (serving/chartmogul_sync/exports.py)
+        "chartmogul_custom_data_source": sorted(EXPORT_TABLES),
     }
     for exposure in exposures.values():
         assert exposure["owner"]["name"] and exposure["owner"]["email"].endswith("@example.com")
