@@ -512,6 +512,14 @@ def run_command(
         ),
     ] = False,
     chartmogul_api_base: ChartMogulApiBase = None,
+    sync_chartmogul: Annotated[
+        bool,
+        typer.Option(
+            "--sync-chartmogul",
+            help="Also send the export marts to the ChartMogul custom data source (new and "
+            "changed objects; key: env CHARTMOGUL_API_KEY), before --reconcile reads it back.",
+        ),
+    ] = False,
     publish: Annotated[
         bool,
         typer.Option(help="Publish a read-only copy of the marts for analysts and BI tools."),
@@ -520,9 +528,9 @@ def run_command(
     """The whole pipeline, as the Dagster graph in this process: load Stripe from its API
     (or replay fixture files through the Stripe stand-in) and the other inputs given here or
     in the environment (none is required), build and test every dbt model as of a date, run
-    the quality checks, optionally reconcile with ChartMogul, and publish the marts. The same
-    command serves the sandbox and production. Exits 1 when a load, a model, a test or a
-    check fails."""
+    the quality checks, optionally sync to and reconcile with ChartMogul, and publish the
+    marts. The same command serves the sandbox and production. Exits 1 when a load, a
+    model, a test or a check fails."""
     from ingestion.run import LoadOptions
     from orchestration.run import DagsterHomeError
     from revwh.pipeline import Inputs, run_pipeline
@@ -562,6 +570,7 @@ def run_command(
             threads=threads,
             console=console,
             reconcile=reconcile,
+            sync_chartmogul=sync_chartmogul,
             chartmogul_api_base=chartmogul_api_base,
             publish=publish,
         )
