@@ -755,6 +755,14 @@ def chartmogul_sync_command(
             "--retry-parked", help="Try again the objects parked after repeated failures."
         ),
     ] = False,
+    reset_state: Annotated[
+        bool,
+        typer.Option(
+            "--reset-state",
+            help="Forget what was recorded as sent and send everything to the data source "
+            "configured now (a new ChartMogul account or data source name).",
+        ),
+    ] = False,
 ) -> None:
     """Send the warehouse's export marts (marts.chartmogul_export_*) to a ChartMogul custom
     data source: only what is new or changed since the last sync, retried, recorded in
@@ -784,6 +792,7 @@ def chartmogul_sync_command(
                 target,
                 settings=settings,
                 dry_run=dry_run,
+                reset_state=reset_state,
                 progress=lambda line: console.print(escape(line), highlight=False),
             )
     except (ChartMogulError, WarehouseLockedError) as exc:

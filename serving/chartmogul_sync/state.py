@@ -249,6 +249,24 @@ def write(warehouse: Warehouse, state_rows: list[StateRow], log_rows: list[LogRo
             cursor.close()
 
 
+def forget_state(warehouse: Warehouse) -> int:
+    """Delete every object's recorded state (the log stays): the next run sends everything
+    to the data source configured then. Returns the rows deleted."""
+    with warehouse.connect(read_only=False) as con:
+        cursor = con.cursor()
+        try:
+            if not _table_exists(cursor, SCHEMA, "object_state", placeholder(warehouse)):
+                return 0
+            cursor.execute(f"select count(*) from {STATE_TABLE}")
+            count = int(cursor.fetchone()[0])
+            cursor.execute(f"delete from {STATE_TABLE}")
+            if warehouse.is_postgres:
+                con.commit()
+            return count
+        finally:
+            cursor.close()
+
+
 # ---------------------------------------------------------------- in memory
 
 

@@ -68,7 +68,7 @@ from .payloads import (
 from .plan import CancellationWork, InvoiceWork, Objects, Work, plan_work, sample_requests
 from .report import SyncReport
 from .settings import ENABLED_ENV, SyncSettings
-from .state import SENT, LogRow, StateBook, utc_now, write
+from .state import SENT, LogRow, StateBook, StateRow, forget_state, utc_now, write
 
 _log = logging.getLogger(__name__)
 FINAL_WRITE_ATTEMPTS = 5
@@ -98,11 +98,14 @@ def sync_chartmogul(
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
     run_id: str | None = None,
+    reset_state: bool = False,
 ) -> SyncReport:
     """Send what changed in the export marts to ChartMogul, or (dry_run) say what would be
     sent without a request or a write. Raises ChartMogulConfigError (no or refused key),
     ChartMogulSyncInputError (no export tables), WarehouseLockedError, ChartMogulSyncError
-    (ChartMogul stopped answering)."""
+    (ChartMogul stopped answering, or the recorded state belongs to another data source).
+    reset_state: forget what was recorded as sent first, so everything goes to the data
+    source configured now (for a new ChartMogul account or data source)."""
     target = Warehouse.of(warehouse)
     settings = settings or SyncSettings.from_env()
     report = SyncReport(
@@ -122,12 +125,18 @@ def sync_chartmogul(
         return report
     if not dry_run:
         settings.require_key()
+    if reset_state and not dry_run:
+        forgotten = forget_state(target)
+        if progress:
+            progress(f"chartmogul sync: forgot the state of {forgotten:,} objects")
     try:
         inputs = read_inputs(target)
     except ExportTablesMissing as exc:
         raise ChartMogulSyncInputError(str(exc)) from None
     objects = Objects.build(inputs, settings)
-    book = StateBook(inputs.state, report.run_id, settings.park_after_failed_runs)
+    # a dry run with reset_state plans as if nothing had been sent (it deletes nothing)
+    state = {} if reset_state else inputs.state
+    book = StateBook(state, report.run_id, settings.park_after_failed_runs)
     work = plan_work(objects, book, settings, report)
     data_source = book.get(DATA_SOURCE, settings.data_source_name)
     report.planned = dict(work.planned)
@@ -147,6 +156,26 @@ def sync_chartmogul(
         writer.close()
         _finish(report, started)
     return report
+
+
+def _source_label(settings: SyncSettings) -> str:
+    return f"data source {settings.data_source_name!r} at {settings.api_base}"
+
+
+def _data_source_hash(settings: SyncSettings) -> str:
+    # which ChartMogul the state belongs to: the data source's name and the API's address
+    return content_hash({"name": settings.data_source_name, "api_base": settings.api_base})
+
+
+def _recorded_elsewhere(book: StateBook, uuid: str | None) -> StateRow | None:
+    """The data source the recorded objects were sent to, when objects are recorded and
+    `uuid` (the configured data source, None: none of that name yet) is not it."""
+    sources = [row for row in book.rows(DATA_SOURCE) if row.chartmogul_uuid]
+    if not sources or uuid in {row.chartmogul_uuid for row in sources}:
+        return None
+    if not any(row.object_type != DATA_SOURCE for row in book.rows()):
+        return None  # nothing was recorded against the other one
+    return max(sources, key=lambda row: str(row.last_sent_at or row.first_sent_at or ""))
 
 
 def _finish(report: SyncReport, started: float) -> None:
@@ -199,7 +228,13 @@ class _Run:
 
     def run(self) -> None:
         try:
-            if not self.work.empty:
+            # a data source other than the recorded one is looked up even with nothing to
+            # send: the recorded state may say nothing of it
+            recorded = self.book.get(DATA_SOURCE, self.settings.data_source_name)
+            known = recorded is not None and recorded.content_hash == _data_source_hash(
+                self.settings
+            )
+            if not self.work.empty or (not known and self.book.rows()):
                 self._data_source()
                 self._phase(PLAN, self._plan_tasks(), "plans")
                 self._phase(CUSTOMER, self._customer_tasks(), "customers")
@@ -390,12 +425,27 @@ class _Run:
     def _data_source(self) -> None:
         name = self.settings.data_source_name
         row = self.book.get(DATA_SOURCE, name)
-        if row is not None and row.chartmogul_uuid:
+        if (
+            row is not None
+            and row.chartmogul_uuid
+            and row.content_hash == _data_source_hash(self.settings)
+        ):
             self.data_source_uuid = row.chartmogul_uuid
             return
         created = False
         try:
             uuid = self.writer.find_data_source(name)
+            elsewhere = _recorded_elsewhere(self.book, uuid)
+            if elsewhere is not None:
+                # the recorded state says nothing of this data source: sending on it would
+                # skip everything it never got
+                raise ChartMogulSyncError(
+                    f"the sync state in {self.warehouse} (chartmogul_sync.object_state) "
+                    f"records what was sent to data source {elsewhere.external_id!r} "
+                    f"({elsewhere.chartmogul_uuid}), not to {_source_label(self.settings)}; "
+                    "to send everything there, run `revwh chartmogul sync --reset-state`",
+                    self.report,
+                )
             if uuid is None:
                 try:
                     uuid, created = self.writer.create_data_source(name), True
@@ -407,7 +457,7 @@ class _Run:
             self._data_source_failed(str(exc))
         if uuid is None:
             self._data_source_failed("ChartMogul lists no data source of that name")
-        self.book.sent(DATA_SOURCE, name, uuid, content_hash({"name": name}))
+        self.book.sent(DATA_SOURCE, name, uuid, _data_source_hash(self.settings))
         self.report.add(DATA_SOURCE, "created" if created else "unchanged")
         self.data_source_uuid = uuid
 

@@ -704,3 +704,24 @@ def test_chartmogul_dying_mid_run_stops_in_one_line_and_the_next_run_finishes(tm
             sync_chartmogul(str(path), settings=settings.with_changes(api_base=second.url)).requests
             == 0
         )
+
+
+def test_state_recorded_for_another_data_source_stops_the_sync_until_reset(sync):
+    first = sync_chartmogul(str(sync.path), settings=sync.settings())
+    assert first.ok
+    writes = sum(sync.standin.requests.count(method=m) for m in ("POST", "PATCH", "DELETE"))
+    other = sync.settings().with_changes(data_source_name="Another source")
+    # what the state says was sent went to the first data source, not to this one: refuse
+    # rather than skip everything the new one never got
+    with pytest.raises(ChartMogulSyncError) as stopped:
+        sync_chartmogul(str(sync.path), settings=other)
+    message = str(stopped.value)
+    assert "\n" not in message and "--reset-state" in message and "Another source" in message
+    assert sum(sync.standin.requests.count(method=m) for m in ("POST", "PATCH", "DELETE")) == writes
+    # a dry run with reset_state plans everything, and changes nothing
+    planned = sync_chartmogul(str(sync.path), settings=other, dry_run=True, reset_state=True)
+    assert planned.planned["customer"]["create"] == len(sync.world.customers)
+    again = sync_chartmogul(str(sync.path), settings=other, reset_state=True)
+    assert again.ok and again.counts["customer"].created == len(sync.world.customers)
+    sources = {s.name for s in sync.standin.store.data_sources.values()}
+    assert {"Another source"} <= sources
