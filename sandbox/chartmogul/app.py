@@ -114,7 +114,7 @@ class ChartMogulStandInApp:
             route("/v1/customers/{uuid}", self.customer, ["GET", "PATCH"]),
             route("/v1/customers/{uuid}/subscriptions", self.customer_subscriptions, ["GET"]),
             route("/v1/plans", self.plans, ["GET", "POST"]),
-            route("/v1/plans/{uuid}", self.plan, ["GET"]),
+            route("/v1/plans/{uuid}", self.plan, ["GET", "PATCH"]),
             route("/v1/import/customers/{uuid}/invoices", self.invoices, ["GET", "POST"]),
             route(
                 "/v1/import/customers/{uuid}/subscriptions", self.imported_subscriptions, ["GET"]
@@ -396,6 +396,9 @@ class ChartMogulStandInApp:
         return 200, {"plans": [p.to_json() for p in page], "has_more": has_more, "cursor": cursor}
 
     async def plan(self, request: Request):
+        if request.method == "PATCH":
+            plan = self.store.update_plan(request.path_params["uuid"], await _json_body(request))
+            return 200, plan.to_json()
         plan = self.store.plans.get(request.path_params["uuid"])
         if plan is None:
             raise StoreError(404, f"Plan {request.path_params['uuid']} not found")

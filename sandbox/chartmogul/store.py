@@ -595,6 +595,24 @@ class Store:
             self._plan_keys[(source.uuid, external_id)] = plan.uuid
             return plan
 
+    def update_plan(self, uuid: str, body: Mapping) -> Plan:
+        """PATCH /v1/plans/{uuid}: the name. A new interval would change the MRR of every
+        line already imported on the plan, which the stand-in keeps as monthly amounts: it
+        is refused (an import keyed by plan and interval never changes one)."""
+        with self._lock:
+            plan = self.plans.get(uuid)
+            if plan is None:
+                raise StoreError(404, f"Plan {uuid} not found")
+            for field_name, current in (
+                ("interval_unit", plan.interval_unit),
+                ("interval_count", plan.interval_count),
+            ):
+                if field_name in body and str(body[field_name]) != str(current):
+                    raise invalid(field_name, "the stand-in cannot change a plan's interval")
+            if "name" in body:
+                plan.name = str(body.get("name") or "")
+            return plan
+
     def plan_by_external_id(self, data_source_uuid: str, external_id: str) -> Plan | None:
         uuid = self._plan_keys.get((data_source_uuid, external_id))
         return self.plans.get(uuid) if uuid else None

@@ -225,6 +225,12 @@ def test_plans_are_found_by_external_id(cm, account):
     with pytest.raises(chartmogul.APIError, match="422") as duplicate:
         account.plan("pro_monthly")
     assert "external_id" in refusal(duplicate)["errors"]
+    # a new name is taken; a new interval is refused, naming the field
+    renamed = chartmogul.Plan.modify(cm, uuid=monthly.uuid, data={"name": "Pro (USD)"}).get()
+    assert renamed.name == "Pro (USD)" and renamed.interval_unit == "month"
+    with pytest.raises(chartmogul.APIError, match="422") as interval:
+        chartmogul.Plan.modify(cm, uuid=monthly.uuid, data={"interval_unit": "year"}).get()
+    assert "interval_unit" in refusal(interval)["errors"]
 
 
 def test_invoices_keep_their_line_items_and_list_page_by_page(cm, account):

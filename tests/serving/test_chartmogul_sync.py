@@ -1,9 +1,6 @@
 """The ChartMogul sync (serving/chartmogul_sync) through the real `chartmogul` SDK against an
 empty ChartMogul stand-in over HTTP: small hand-made export marts in a DuckDB file, one
-stand-in for the module and a data source of its own for each test.
-
-Tests that need an endpoint the stand-in does not answer yet (customer PATCH, invoice
-DELETE, transaction POST) skip saying so, and run as soon as it does."""
+stand-in for the module and a data source of its own for each test."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ from datetime import datetime
 
 import chartmogul
 import duckdb
-import httpx
 import pytest
 
 from ingestion.chartmogul.client import ChartMogulConfigError
@@ -34,7 +30,6 @@ from tests.serving.chartmogul_exports import (
 )
 
 KEY = "cm_sync_secret_4f9a2c"  # distinctive, so a leak anywhere is found
-CATCH_ALL = "The requested resource could not be found."
 
 
 @pytest.fixture(scope="module")
@@ -42,28 +37,6 @@ def standin():
     store = Store(as_of=AS_OF, fx_rates=FX_RATES)
     with ChartMogulStandIn(store=store, api_key=KEY) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def answers(standin) -> dict[str, bool]:
-    """Which of the endpoints another part of issue 16 adds the stand-in answers."""
-    probes = {
-        "customer PATCH": ("PATCH", "/v1/customers/cus_probe"),
-        "invoice DELETE": ("DELETE", "/v1/invoices/inv_probe"),
-        "transaction POST": ("POST", "/v1/import/invoices/inv_probe/transactions"),
-    }
-    found = {}
-    for name, (method, path) in probes.items():
-        answer = httpx.request(method, standin.url + path, auth=(KEY, ""), json={})
-        found[name] = not (answer.status_code == 404 and CATCH_ALL in answer.text)
-    standin.requests.clear()
-    return found
-
-
-def needs(answers: dict[str, bool], *endpoints: str) -> None:
-    missing = [e for e in endpoints if not answers[e]]
-    if missing:
-        pytest.skip(f"the ChartMogul stand-in does not answer {', '.join(missing)} yet")
 
 
 class Sync:
@@ -248,8 +221,7 @@ def test_a_new_invoice_is_the_only_thing_sent(sync):
     assert set(held["invoice_ids"].values()) == {1}
 
 
-def test_a_changed_customer_attribute_is_one_patch(sync, answers):
-    needs(answers, "customer PATCH")
+def test_a_changed_customer_attribute_is_one_patch(sync):
     sync.run()
     sync.world.row("customers", "cus_acme")["health_score"] = 41
     sync.world.row("customers", "cus_acme")["health_band"] = "at_risk"
@@ -265,8 +237,21 @@ def test_a_changed_customer_attribute_is_one_patch(sync, answers):
     assert sync.run().requests == 0
 
 
-def test_an_added_refund_is_one_transaction_post(sync, answers):
-    needs(answers, "transaction POST")
+def test_a_renamed_plan_is_one_patch(sync):
+    sync.run()
+    plan = sync.world.plans[0]
+    plan["name"] = plan["name"] + " (renamed)"
+    sync.write()
+    report = sync.run()
+    [(method, path)] = sync.requests()
+    assert method == "PATCH" and path.startswith("/v1/plans/pl_")
+    assert report.counts["plan"].updated == 1 and report.ok
+    held = sync.standin.store.plans[path.rsplit("/", 1)[1]]
+    assert held.name == plan["name"]
+    assert sync.run().requests == 0
+
+
+def test_an_added_refund_is_one_transaction_post(sync):
     sync.run()
     sync.world.transactions.append(
         transaction("tr_refund", "stripe_in_2", "cus_acme", "refund", "successful", "2026-02-10")
@@ -282,8 +267,7 @@ def test_an_added_refund_is_one_transaction_post(sync, answers):
     assert sync.run().requests == 0
 
 
-def test_a_changed_line_deletes_the_invoice_and_imports_it_again(sync, answers):
-    needs(answers, "invoice DELETE")
+def test_a_changed_line_deletes_the_invoice_and_imports_it_again(sync):
     sync.run()
     sync.world.row("line_items", "li_2")["amount_in_cents"] = 6000
     sync.write()
