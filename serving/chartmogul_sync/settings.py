@@ -114,7 +114,7 @@ class SyncSettings:
             "requests_per_second": _number(RPS_ENV, float, 0),
             "timeout_seconds": _number(TIMEOUT_ENV, float, 0.001),
         }
-        values.update(overrides)
+        values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**{name: value for name, value in values.items() if value is not None})
 
     def with_changes(self, **changes) -> SyncSettings:

@@ -709,3 +709,12 @@ def test_state_recorded_for_another_data_source_stops_the_sync_until_reset(sync)
     assert again.ok and again.counts["customer"].created == len(sync.world.customers)
     sources = {s.name for s in sync.standin.store.data_sources.values()}
     assert {"Another source"} <= sources
+
+
+def test_settings_take_the_environment_unless_an_override_is_given(monkeypatch):
+    monkeypatch.setenv("CHARTMOGUL_SYNC_RPS", "0")
+    monkeypatch.setenv("CHARTMOGUL_SYNC_CONCURRENCY", "5")
+    # None (an option not given, a resource field left unset) keeps what the environment says
+    settings = SyncSettings.from_env(api_key="k", requests_per_second=None, concurrency=None)
+    assert settings.requests_per_second == 0 and settings.concurrency == 5
+    assert SyncSettings.from_env(api_key="k", requests_per_second=12).requests_per_second == 12
