@@ -24,6 +24,12 @@ MARTS = {
     "fct_customer_value": "customer_id",
     "customer_segments": "segment",
     "kpis": "kpi_id",
+    "chartmogul_export_customers": "external_id",
+    "chartmogul_export_plans": "external_id",
+    "chartmogul_export_invoices": "external_id",
+    "chartmogul_export_line_items": "external_id",
+    "chartmogul_export_transactions": "external_id",
+    "chartmogul_export_cancellations": "subscription_external_id, cancelled_at",
 }
 
 
