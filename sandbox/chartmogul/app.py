@@ -397,8 +397,8 @@ class ChartMogulStandInApp:
 
     async def plan(self, request: Request):
         if request.method == "PATCH":
-            plan = self.store.update_plan(request.path_params["uuid"], await _json_body(request))
-            return 200, plan.to_json()
+            updated = self.store.update_plan(request.path_params["uuid"], await _json_body(request))
+            return 200, updated.to_json()
         plan = self.store.plans.get(request.path_params["uuid"])
         if plan is None:
             raise StoreError(404, f"Plan {request.path_params['uuid']} not found")

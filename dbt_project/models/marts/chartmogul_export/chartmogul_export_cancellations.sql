@@ -22,6 +22,12 @@ revenue_lines as (
 
 ),
 
+as_of as (
+
+    select {{ as_of_date() }} as as_of_date
+
+),
+
 ranked as (
 
     -- the MRR engine's order of an item's segments (int_mrr__item_days)
@@ -38,18 +44,19 @@ ranked as (
 last_segment_ends as (
 
     select
-        item_key,
-        customer_id,
-        segment_end_epoch as cancelled_epoch,
+        ranked.item_key,
+        ranked.customer_id,
+        ranked.segment_end_epoch as cancelled_epoch,
         'ended' as reason
     from ranked
+    cross join as_of
     where
-        rank_from_last = 1
-        and segment_end_epoch is not null
+        ranked.rank_from_last = 1
+        and ranked.segment_end_epoch is not null
         and (
-            gateway = 'stripe'
-            or segment_end_epoch
-            <= {{ dbt.datediff("cast('1970-01-01' as date)", as_of_date(), 'day') }} * cast(86400 as bigint)
+            ranked.gateway = 'stripe'
+            -- ended by the as-of day's first second
+            or {{ epoch_to_timestamp('ranked.segment_end_epoch') }} <= cast(as_of.as_of_date as timestamp)
         )
 
 ),

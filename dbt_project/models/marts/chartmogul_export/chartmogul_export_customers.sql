@@ -37,7 +37,7 @@ final as (
 
     select
         customers.customer_id as external_id,
-        coalesce(accounts.account_name, owners.full_name, stripe_customers.customer_name) as name,
+        coalesce(accounts.account_name, owners.full_name, stripe_customers.customer_name) as name,  -- noqa: RF04
         coalesce(owners.email, stripe_customers.email) as email,
         coalesce(accounts.account_name, stripe_customers.customer_name) as company,
         upper(customers.country) as country,

@@ -250,13 +250,14 @@ final as (
         customer_external_id,
         gateway,
         line_type,
-        case when line_type = 'subscription' then
-            plan_id || '_' || lower(currency) || '_' || case
-                when billing_interval = 'month' and billing_interval_count = 1 then 'monthly'
-                when billing_interval = 'month' and billing_interval_count = 3 then 'quarterly'
-                when billing_interval = 'year' and billing_interval_count = 1 then 'annual'
-                else cast(billing_interval_count as varchar) || billing_interval
-            end
+        case
+            when line_type = 'subscription'
+                then plan_id || '_' || lower(currency) || '_' || case
+                    when billing_interval = 'month' and billing_interval_count = 1 then 'monthly'
+                    when billing_interval = 'month' and billing_interval_count = 3 then 'quarterly'
+                    when billing_interval = 'year' and billing_interval_count = 1 then 'annual'
+                    else cast(billing_interval_count as varchar) || billing_interval
+                end
         end as plan_external_id,
         subscription_external_id,
         subscription_set_external_id,

@@ -30,10 +30,19 @@ parsed as (
     select
         plan_external_id,
         currency,
-        substr(plan_external_id, 1, length(plan_external_id) - length(
-            {{ dbt.split_part('plan_external_id', "'_'", -1) }}) - length(currency) - 2) as plan_id,
         {{ dbt.split_part('plan_external_id', "'_'", -1) }} as billing_interval
     from plan_keys
+
+),
+
+with_plan as (
+
+    select
+        *,
+        substr(
+            plan_external_id, 1, length(plan_external_id) - length(billing_interval) - length(currency) - 2
+        ) as plan_id
+    from parsed
 
 ),
 
@@ -42,12 +51,12 @@ final as (
     select
         parsed.plan_external_id as external_id,
         coalesce(app_plans.plan_name, parsed.plan_id)
-        || ' (' || parsed.currency || ', ' || parsed.billing_interval || ')' as name,
+        || ' (' || parsed.currency || ', ' || parsed.billing_interval || ')' as name,  -- noqa: RF04
         case when parsed.billing_interval = 'annual' then 'year' else 'month' end as interval_unit,
         case parsed.billing_interval when 'quarterly' then 3 else 1 end as interval_count,
         parsed.currency,
         parsed.plan_id
-    from parsed
+    from with_plan as parsed
     left join app_plans on parsed.plan_id = app_plans.plan_id
 
 )
