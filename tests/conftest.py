@@ -52,6 +52,8 @@ SLOWEST_FIRST = (
     "tests/deploy/test_daemon_schedule.py",
     "tests/dbt/test_postgres_warehouse.py",
     "tests/orchestration/test_selectors.py",
+    "tests/chartmogul/test_sync_closed_loop.py",
+    "tests/orchestration/test_chartmogul_sync_asset.py",
     "tests/test_cli.py",
     "tests/dbt/test_incremental.py",
     "tests/dbt/test_kpis.py",
