@@ -137,6 +137,7 @@ def _revwh_run(world: Path, as_of: date, warehouse: Path, log: Path, label: str)
             env=_revwh_env(),
             cwd=warehouse.parent,
         )
+        assert process.stdout is not None  # piped above
         for line in process.stdout:
             out.write(line)
             out.flush()
@@ -376,8 +377,10 @@ def run_sync(warehouse: Path, url: str, rps: float, log: Path, label: str) -> di
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
     )
+    assert process.stdout is not None and process.stderr is not None  # piped above
+    piped_out, piped_err = process.stdout, process.stderr
     stdout: list[str] = []
-    reader = threading.Thread(target=lambda: stdout.extend(process.stdout), daemon=True)
+    reader = threading.Thread(target=lambda: stdout.extend(piped_out), daemon=True)
     reader.start()
     with (
         log.open("w") as out,
@@ -385,7 +388,7 @@ def run_sync(warehouse: Path, url: str, rps: float, log: Path, label: str) -> di
         Progress(*columns, console=console, transient=True) as progress,
     ):
         task = progress.add_task(label, total=None)
-        for line in process.stderr:
+        for line in piped_err:
             out.write(f"{time.perf_counter() - started:8.1f} {line}")
             out.flush()
             text = line.strip()
@@ -430,7 +433,7 @@ def compare_mrr(standin, warehouse: Path, day: date) -> dict:
     for d, mrr in ours.items():
         theirs = index.mrr(d)
         gaps[d] = (abs(theirs - mrr) / mrr) if mrr else Decimal(0 if theirs == 0 else 1)
-    worst = max(gaps, key=gaps.get)
+    worst = max(gaps, key=lambda day: gaps[day])
     return {
         "day": day.isoformat(),
         "ours": str(ours[day].quantize(Decimal("0.01"))),
