@@ -3,7 +3,7 @@
     uv run python -m benchmarks.chartmogul_sync [--rps 40] [--latency-ms 50] [--rebuild]
         [--prepare-only]
 
-Built warehouses are prepared once and cached under warehouse/bench/chartmogul/ (about 15
+Built warehouses are prepared once and cached under warehouse/bench/chartmogul/ (about 5
 minutes; `--rebuild` redoes them): the medium world (seed 42, about 20,000 accounts) as of
 2026-11-15 and the same world one day later (same seed and start: the simulator is
 prefix-stable, a later as-of only extends history), each through the project's own
@@ -656,7 +656,12 @@ def print_results(results: dict) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chartmogul_sync")
-    parser.add_argument("--rps", type=float, default=RATE, help="the stand-in's rate limit")
+    parser.add_argument(
+        "--rps",
+        type=float,
+        default=RATE,
+        help="the stand-in's rate limit and the sync's request budget",
+    )
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     parser.add_argument("--rebuild", action="store_true", help="redo the built warehouses")
     parser.add_argument("--prepare-only", action="store_true", help="build, do not sync")
