@@ -3,7 +3,7 @@
     uv run python -m benchmarks.chartmogul_sync [--rps 40] [--latency-ms 50] [--rebuild]
         [--prepare-only]
 
-Built warehouses are prepared once and cached under warehouse/bench/chartmogul/ (about 15
+Built warehouses are prepared once and cached under warehouse/bench/chartmogul/ (about 5
 minutes; `--rebuild` redoes them): the medium world (seed 42, about 20,000 accounts) as of
 2026-11-15 and the same world one day later (same seed and start: the simulator is
 prefix-stable, a later as-of only extends history), each through the project's own
@@ -19,15 +19,19 @@ Then, on scratch copies:
   (goal: at least 90 %), 429s answered, wall time, the peak memory of the sync's process
   and of this process (the stand-in: what was imported, kept in memory), and checks that
   the stand-in's MRR on the as-of date equals `marts.mrr_summary_daily`'s within 0.1 %;
-- incremental: the day-1 warehouse given the sync state the full sync left (the schema
-  `chartmogul_sync`, copied over: the sync of day 0 followed by `revwh run` of day 1 on
-  the same file would leave exactly that) and synced into the same stand-in. The changed
-  objects are counted by diffing the export marts of the two days by the keys the sync
-  uses (customer, plan, invoice with its lines and transactions, subscription for
-  cancellations; new, changed and gone); goal: at most 2 requests per changed object. A
-  sync with nothing changed is timed too (what every run costs whatever changed), and an
-  hourly run's ratio is derived from the day's: the hourly schedule sends what changed
-  since the last run, a 24th of the day on average, plus that fixed cost.
+- a second sync with nothing changed: what every run costs whatever changed (reading the
+  export marts and the state, planning);
+- an hour of changes: the world changes by the day, so an hour is emulated as the day's
+  changes of a 24th of the customers they reach (chosen by a hash of their id): a copy of
+  the day-1 warehouse whose export marts hold day 0's rows for every other customer, given
+  the sync state the full sync left (schema `chartmogul_sync`, copied over: what the sync
+  of day 0 followed by `revwh run` of day 1 on the same file would leave), synced into the
+  same stand-in; then the rest of the day: the day-1 warehouse itself, given the state the
+  hourly sync left. The changed objects of each are counted by diffing the export marts
+  before and after, by the keys the sync uses (customer, plan, invoice with its lines and
+  transactions, subscription for cancellations; new, changed and gone; only the columns the
+  sync sends); goal: at most 2 requests per changed object. Afterwards the stand-in's MRR
+  on the next day is checked against day 1's `marts.mrr_summary_daily`.
 
 Figures are printed in a table and written to warehouse/bench/chartmogul/results.json; the
 sync's progress lines go to warehouse/bench/chartmogul/sync_*.log."""
@@ -659,7 +663,12 @@ def print_results(results: dict) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.chartmogul_sync")
-    parser.add_argument("--rps", type=float, default=RATE, help="the stand-in's rate limit")
+    parser.add_argument(
+        "--rps",
+        type=float,
+        default=RATE,
+        help="the stand-in's rate limit and the sync's request budget",
+    )
     parser.add_argument("--latency-ms", type=float, default=LATENCY_MS)
     parser.add_argument("--rebuild", action="store_true", help="redo the built warehouses")
     parser.add_argument("--prepare-only", action="store_true", help="build, do not sync")
