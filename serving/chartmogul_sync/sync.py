@@ -215,6 +215,9 @@ class _Run:
         self.progress = progress
         self.data_source_uuid: str | None = None
         self._lock = threading.Lock()
+        # subscription external id -> ChartMogul's uuid, from the invoice imports' answers:
+        # a cancellation of a subscription imported in this run needs no listing
+        self._subscription_uuids: dict[str, str] = {}
         self._done = 0
         self._sending_started = time.monotonic()
         self._last_progress = self._last_flush = time.monotonic()
@@ -657,8 +660,20 @@ class _Run:
                 self._fail(outgoing, str(exc), unavailable=True)
             raise
         by_id = {getattr(i, "external_id", None): i for i in imported}
+        self._remember_subscriptions(imported)
         for outgoing in chunk:
             self._record_invoice(outgoing, by_id.get(outgoing.external_id))
+
+    def _remember_subscriptions(self, invoices: list) -> None:
+        found = {
+            line.subscription_external_id: line.subscription_uuid
+            for invoice in invoices
+            for line in getattr(invoice, "line_items", None) or ()
+            if getattr(line, "subscription_external_id", None)
+            and getattr(line, "subscription_uuid", None)
+        }
+        with self._lock:
+            self._subscription_uuids.update(found)
 
     def _record_invoice(self, outgoing: Outgoing, held) -> None:
         customer = outgoing.owner
@@ -744,7 +759,15 @@ class _Run:
 
     def _customer_cancellations(self, customer: str, items: list[CancellationWork]) -> None:
         subscriptions: dict[str, str] | None = None
-        if any(i.uuid is None for i in items):
+        with self._lock:
+            imported = {
+                i.outgoing.external_id: self._subscription_uuids[i.outgoing.external_id]
+                for i in items
+                if i.uuid is None and i.outgoing.external_id in self._subscription_uuids
+            }
+        if imported and all(i.uuid or i.outgoing.external_id in imported for i in items):
+            subscriptions = imported  # every uuid came with this run's imports: no listing
+        elif any(i.uuid is None for i in items):
             customer_uuid = self._uuid(CUSTOMER, customer)
             lookup = next(i.outgoing for i in items if i.uuid is None)
             if customer_uuid is not None:
