@@ -121,6 +121,11 @@ def headline_kpis(con: duckdb.DuckDBPyConnection, as_of: date) -> list[tuple]:
     return [(label, *rows[kpi]) for kpi, label in HEADLINE_KPIS if kpi in rows]
 
 
+def _forget_chartmogul_sync(path: Path) -> None:
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop schema if exists chartmogul_sync cascade")
+
+
 def chartmogul_sync_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
     """What the last ChartMogul sync sent, per object type (chartmogul_sync.sync_log)."""
     if not _has_table(con, "chartmogul_sync", "sync_log"):
@@ -298,6 +303,9 @@ def run_demo(
     warehouse = demo_warehouse(warehouse)
     with Progress(console=console, transient=True) as progress:
         manifest = generate_world(scale, seed, as_of, out, progress=progress)
+    if warehouse.exists():
+        # a new, empty ChartMogul each time: what an earlier demo sent went to another one
+        _forget_chartmogul_sync(warehouse)
     console.print(
         f"[bold]Sandbox world[/] {scale}, seed {seed}, as of {as_of}: "
         f"{manifest['accounts']:,} accounts in {manifest['seconds']['total']} s -> {out}"
